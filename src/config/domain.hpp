@@ -1,0 +1,271 @@
+// The domain model: plain structs for the parts of libvirt's domain XML that
+// vnumad reads, derives or turns into a QEMU command line. Parsing and writing
+// live in domain_xml.{hpp,cpp}; validation in domain_validate.{hpp,cpp}.
+//
+// Sizes are bytes. Ids are libvirt's (guest cell ids, vCPU ids, host node ids).
+// Everything the model does not describe stays in `xml` (the parsed tree) so that
+// writing back keeps unknown elements.
+#pragma once
+
+#include "config/cpuset.hpp"
+
+#include <boost/property_tree/ptree.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vnumad::config {
+
+// ---- <vnuma> -----------------------------------------------------------------
+
+enum class vnuma_mode { host, node };
+enum class vnuma_distribution { contiguous, siblings, round_robin, interleave };
+
+std::string_view to_string(vnuma_mode m);
+std::string_view to_string(vnuma_distribution d);  // "round-robin" etc., as in XML
+
+struct vnuma_def {
+  vnuma_mode mode = vnuma_mode::host;
+  vnuma_distribution distribution = vnuma_distribution::contiguous;
+  std::optional<std::uint64_t> memory_bytes;   // <vnuma><memory>
+  std::optional<id_set> partition_nodeset;     // <partition nodeset> (host nodes)
+  std::optional<unsigned> partition_cells;     // <partition cells>
+};
+
+// ---- CPUs --------------------------------------------------------------------
+
+struct vcpu_def {                              // <vcpu placement cpuset current>N</vcpu>
+  unsigned max = 1;
+  std::optional<unsigned> current;
+  std::string placement = "static";            // static | auto
+  std::optional<id_set> cpuset;                // host CPUs
+};
+
+struct vcpu_entry {                            // <vcpus><vcpu id enabled hotpluggable order/>
+  unsigned id = 0;
+  bool enabled = true;
+  bool hotpluggable = false;
+  std::optional<unsigned> order;
+};
+
+struct vcpupin {
+  unsigned vcpu = 0;
+  id_set cpuset;                               // host CPUs
+};
+
+struct cputune_def {
+  std::vector<vcpupin> vcpupins;
+  std::optional<id_set> emulatorpin;
+};
+
+struct cpu_topology {
+  unsigned sockets = 1;
+  unsigned dies = 1;
+  unsigned clusters = 1;
+  unsigned cores = 1;
+  unsigned threads = 1;
+};
+
+struct numa_cell {
+  unsigned id = 0;
+  std::optional<id_set> cpus;                  // guest vCPU ids; absent = memory-only cell
+  std::uint64_t memory_bytes = 0;
+  std::optional<std::string> mem_access;       // shared | private
+  std::optional<bool> discard;
+  std::map<unsigned, unsigned> distances;      // sibling cell id -> value
+};
+
+struct cpu_def {
+  std::string mode;                            // host-passthrough | host-model | maximum | custom | "" (absent)
+  std::optional<std::string> match;
+  std::optional<std::string> check;
+  std::optional<std::string> model;
+  std::optional<std::string> vendor;
+  std::optional<cpu_topology> topology;
+  std::vector<numa_cell> cells;                // <cpu><numa><cell>, in document order
+};
+
+// ---- memory ------------------------------------------------------------------
+
+enum class numa_policy { strict, preferred, interleave, restrictive };
+std::string_view to_string(numa_policy p);
+
+struct numatune_memory {
+  numa_policy mode = numa_policy::strict;
+  std::optional<id_set> nodeset;               // host nodes
+  std::string placement = "static";            // static | auto
+};
+
+struct memnode {
+  unsigned cellid = 0;
+  numa_policy mode = numa_policy::strict;
+  id_set nodeset;                              // host nodes
+};
+
+struct numatune_def {
+  std::optional<numatune_memory> memory;
+  std::vector<memnode> memnodes;
+};
+
+struct hugepage_def {                          // <hugepages><page size unit nodeset/>
+  std::uint64_t size_bytes = 0;                // 0 = the host's default huge page size
+  std::optional<id_set> nodeset;               // guest cells
+};
+
+struct memory_backing_def {
+  bool hugepages = false;                      // <hugepages> present (possibly empty)
+  std::vector<hugepage_def> pages;
+  bool locked = false;
+  bool nosharepages = false;
+  std::optional<std::string> source_type;      // file | anonymous | memfd
+  std::optional<std::string> access_mode;      // shared | private
+  std::optional<std::string> allocation_mode;  // immediate | ondemand
+  std::optional<unsigned> allocation_threads;
+  bool discard = false;
+};
+
+// ---- devices -----------------------------------------------------------------
+
+struct pci_address {
+  unsigned domain = 0, bus = 0, slot = 0, function = 0;
+  bool multifunction = false;
+};
+
+struct drive_address {                         // <address type='drive'>
+  unsigned controller = 0, bus = 0, target = 0, unit = 0;
+};
+
+struct disk_def {
+  std::string type = "file";                   // file | block
+  std::string device = "disk";                 // disk | cdrom
+  std::string driver_type = "raw";             // qcow2 | raw
+  std::optional<std::string> cache;
+  std::string source;                          // file= or dev=
+  std::string target_dev;                      // sda, vda
+  std::string bus;                             // virtio | sata | scsi | ide
+  bool readonly = false;
+  std::optional<pci_address> pci;
+  std::optional<drive_address> drive;
+};
+
+struct controller_def {
+  std::string type;                            // pci | usb | sata | scsi | virtio-serial | ide
+  unsigned index = 0;
+  std::string model;                           // pcie-root, pcie-root-port, pcie-expander-bus, qemu-xhci, ...
+  std::optional<std::string> model_name;       // <model name='pxb-pcie'/>
+  std::optional<unsigned> target_node;         // guest NUMA cell of an expander bus
+  std::optional<unsigned> target_bus_nr;       // <target busNr>
+  std::optional<unsigned> target_chassis;
+  std::optional<unsigned> target_port;
+  std::optional<pci_address> pci;
+};
+
+struct interface_def {
+  std::string type;                            // user | bridge | network
+  std::optional<std::string> mac;
+  std::optional<std::string> source;           // bridge or network name
+  std::string model = "virtio";
+  std::optional<pci_address> pci;
+};
+
+struct chardev_def {                           // <serial> or <console>
+  std::string kind;                            // serial | console
+  std::string type = "pty";                    // pty | file | unix | null
+  std::optional<std::string> path;             // <source path>
+  std::optional<std::string> mode;             // unix: bind | connect
+  std::optional<std::string> target_type;      // isa-serial | serial | virtio
+  std::optional<unsigned> target_port;
+  std::optional<std::string> model_name;
+};
+
+struct input_def {
+  std::string type;                            // mouse | keyboard | tablet
+  std::string bus;                             // ps2 | usb | virtio
+};
+
+struct memory_device_def {                     // <memory model='dimm|nvdimm|virtio-mem'>
+  std::string model = "dimm";
+  std::optional<std::string> access;           // shared | private
+  std::optional<bool> discard;
+  std::optional<std::uint64_t> source_pagesize_bytes;
+  std::optional<id_set> source_nodemask;       // host nodes
+  std::optional<std::string> source_path;      // nvdimm backing file
+  std::optional<bool> source_pmem;
+  std::uint64_t target_size_bytes = 0;
+  std::optional<unsigned> target_node;         // guest cell
+  std::optional<std::uint64_t> target_label_bytes;      // nvdimm <label><size>
+  std::optional<bool> target_readonly;
+  std::optional<std::uint64_t> target_block_bytes;      // virtio-mem
+  std::optional<std::uint64_t> target_requested_bytes;  // virtio-mem
+  std::optional<std::uint64_t> target_address_base;     // virtio-mem <address base>
+  std::optional<unsigned> address_slot;        // <address type='dimm' slot base>
+  std::optional<std::uint64_t> address_base;
+  std::optional<std::string> alias;            // <alias name>, used as the QEMU id when present
+};
+
+struct devices_def {
+  std::optional<std::string> emulator;
+  std::vector<disk_def> disks;
+  std::vector<controller_def> controllers;
+  std::vector<interface_def> interfaces;
+  std::vector<chardev_def> serials;
+  std::vector<chardev_def> consoles;
+  std::vector<input_def> inputs;
+  std::optional<std::string> memballoon_model; // virtio | none
+  std::vector<memory_device_def> memory_devices;
+};
+
+// ---- the domain --------------------------------------------------------------
+
+enum class lifecycle_action { destroy, restart, preserve, rename_restart, coredump_destroy, coredump_restart };
+std::string_view to_string(lifecycle_action a);
+
+struct os_def {
+  std::string type = "hvm";
+  std::optional<std::string> arch;
+  std::optional<std::string> machine;
+  std::vector<std::string> boot_devs;
+  std::optional<std::string> kernel;
+  std::optional<std::string> initrd;
+  std::optional<std::string> cmdline;
+};
+
+struct domain {
+  std::string type = "kvm";                    // kvm | qemu
+  std::string name;
+  std::optional<std::string> uuid;
+  std::optional<std::uint64_t> memory_bytes;   // <memory>
+  std::optional<std::uint64_t> current_memory_bytes;
+  std::optional<std::uint64_t> max_memory_bytes;        // <maxMemory slots>
+  std::optional<unsigned> max_memory_slots;
+  vcpu_def vcpu;
+  std::vector<vcpu_entry> vcpus;               // <vcpus>; empty when absent
+  std::optional<cputune_def> cputune;
+  std::optional<numatune_def> numatune;
+  std::optional<memory_backing_def> memory_backing;
+  cpu_def cpu;                                 // mode "" when <cpu> is absent
+  os_def os;
+  std::vector<std::string> features;           // names of <features> children
+  std::optional<std::string> clock_offset;
+  lifecycle_action on_poweroff = lifecycle_action::destroy;
+  lifecycle_action on_reboot = lifecycle_action::restart;
+  lifecycle_action on_crash = lifecycle_action::destroy;
+  devices_def devices;
+  std::optional<vnuma_def> vnuma;
+
+  // Where it came from, for error messages ("" when built in memory).
+  std::string source_file;
+  // The parsed document (the <domain> element's tree). The writer starts from it
+  // and replaces what the model owns, so unknown elements survive a round trip.
+  boost::property_tree::ptree xml;
+
+  // Total guest memory: <memory>, or the sum of the cells when <memory> is absent.
+  std::uint64_t total_memory_bytes() const;
+  // vCPUs online at start: <vcpu current>, else <vcpu>.
+  unsigned current_vcpus() const { return vcpu.current.value_or(vcpu.max); }
+};
+
+}  // namespace vnumad::config

@@ -1,0 +1,72 @@
+// The host as vnumad partitions it: NUMA nodes with their CPUs, SMT cores,
+// memory, huge pages, PCI devices and the distance matrix. Plain data; loading
+// it (hwloc, live or from an hwloc XML export) is in topology_loader.hpp.
+#pragma once
+
+#include "config/cpuset.hpp"
+#include "util/error.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vnumad::vnuma {
+
+using config::id_set;
+
+struct pci_device {
+  std::string bus_id;                      // "0000:3b:00.0"
+  std::string description;                 // "Ethernet controller (Intel 82599)" or class
+  std::vector<std::string> os_names;       // eth0, nvme0n1, sda ...
+  std::optional<unsigned> node;            // host node it is attached to, if known
+};
+
+struct host_node {
+  unsigned id = 0;                         // OS index (may be sparse)
+  id_set cpus;                             // all PUs of the node
+  std::vector<id_set> cores;               // SMT sibling groups, ordered by their lowest PU
+  std::optional<unsigned> package;         // socket os index
+  std::uint64_t memory_bytes = 0;          // local memory
+  std::uint64_t free_bytes = 0;            // free memory (= memory_bytes from an XML file)
+  // huge page size in bytes -> total / free pages on this node
+  std::map<std::uint64_t, std::uint64_t> hugepages_total;
+  std::map<std::uint64_t, std::uint64_t> hugepages_free;
+  std::vector<pci_device> pci_devices;     // I/O devices local to this node
+
+  bool has_cpus() const { return !cpus.empty(); }
+};
+
+struct host_topology {
+  std::string description;                 // e.g. DMI product name, or the XML file name
+  std::vector<host_node> nodes;            // ascending id
+  // distances[i][j] between nodes[i] and nodes[j] (positions, not ids).
+  // Empty when the host reports none: then 10 local / 20 remote is assumed.
+  std::vector<std::vector<unsigned>> distances;
+  unsigned threads_per_core = 1;           // T in the spec (max SMT width)
+  std::uint64_t default_hugepage_bytes = 2 * 1024 * 1024;
+  std::vector<pci_device> unattached_pci;  // devices hwloc could not place on a node
+
+  const host_node* find_node(unsigned id) const;
+  // Distance between two node ids; 10/20 when the host has no matrix.
+  unsigned distance(unsigned node_a, unsigned node_b) const;
+  // The node that holds a CPU, or nullopt.
+  std::optional<unsigned> node_of_cpu(unsigned cpu) const;
+  id_set all_cpus() const;
+  id_set node_ids() const;
+  id_set nodes_with_cpus() const;
+};
+
+// vnumad.conf reserved_cpus = auto | none | <cpuset>
+struct reserved_cpus_setting {
+  enum class kind { automatic, none, explicit_set } which = kind::automatic;
+  id_set cpus;                             // for explicit_set
+};
+
+result<reserved_cpus_setting> parse_reserved_cpus(std::string_view text);
+// auto = every thread of the first core of each node that has at least two
+// cores; none = {}; an explicit set must name existing CPUs.
+result<id_set> resolve_reserved_cpus(const host_topology& host, const reserved_cpus_setting& setting);
+
+}  // namespace vnumad::vnuma
