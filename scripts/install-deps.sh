@@ -15,6 +15,8 @@ packages=(
   qemu-system-x86 busybox-static cpio kmod  # real guests in the integration tests
   hwloc                      # lstopo, to export host topologies
   systemd man-db bash-completion
+  groff-base                 # man pages: groff -ww checks in tests/appliance
+  dpkg-dev file              # cpack -G DEB: dpkg-shlibdeps computes Depends
 )
 
 missing=()

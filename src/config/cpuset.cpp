@@ -42,6 +42,7 @@ result<id_set> parse_id_set(std::string_view text, std::string_view what) {
     if (item.empty()) return bad(what, text, "empty item between commas");
     bool exclude = item.front() == '^';
     if (exclude) item.remove_prefix(1);
+    if (exclude && trim(item).empty()) return bad(what, text, "'^' must be followed by an id to exclude");
     unsigned first = 0;
     unsigned last = 0;
     std::size_t dash = item.find('-');

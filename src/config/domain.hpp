@@ -26,6 +26,10 @@ enum class vnuma_distribution { contiguous, siblings, round_robin, interleave };
 
 std::string_view to_string(vnuma_mode m);
 std::string_view to_string(vnuma_distribution d);  // "round-robin" etc., as in XML
+// parse_* accept exactly the XML spellings; `what` names the attribute in errors.
+result<vnuma_mode> parse_vnuma_mode(std::string_view text, std::string_view what = "<vnuma mode>");
+result<vnuma_distribution> parse_vnuma_distribution(std::string_view text,
+                                                    std::string_view what = "<vnuma distribution>");
 
 struct vnuma_def {
   vnuma_mode mode = vnuma_mode::host;
@@ -33,6 +37,8 @@ struct vnuma_def {
   std::optional<std::uint64_t> memory_bytes;   // <vnuma><memory>
   std::optional<id_set> partition_nodeset;     // <partition nodeset> (host nodes)
   std::optional<unsigned> partition_cells;     // <partition cells>
+
+  bool operator==(const vnuma_def&) const = default;
 };
 
 // ---- CPUs --------------------------------------------------------------------
@@ -42,6 +48,8 @@ struct vcpu_def {                              // <vcpu placement cpuset current
   std::optional<unsigned> current;
   std::string placement = "static";            // static | auto
   std::optional<id_set> cpuset;                // host CPUs
+
+  bool operator==(const vcpu_def&) const = default;
 };
 
 struct vcpu_entry {                            // <vcpus><vcpu id enabled hotpluggable order/>
@@ -49,16 +57,22 @@ struct vcpu_entry {                            // <vcpus><vcpu id enabled hotplu
   bool enabled = true;
   bool hotpluggable = false;
   std::optional<unsigned> order;
+
+  bool operator==(const vcpu_entry&) const = default;
 };
 
 struct vcpupin {
   unsigned vcpu = 0;
   id_set cpuset;                               // host CPUs
+
+  bool operator==(const vcpupin&) const = default;
 };
 
 struct cputune_def {
   std::vector<vcpupin> vcpupins;
   std::optional<id_set> emulatorpin;
+
+  bool operator==(const cputune_def&) const = default;
 };
 
 struct cpu_topology {
@@ -67,6 +81,8 @@ struct cpu_topology {
   unsigned clusters = 1;
   unsigned cores = 1;
   unsigned threads = 1;
+
+  bool operator==(const cpu_topology&) const = default;
 };
 
 struct numa_cell {
@@ -76,6 +92,8 @@ struct numa_cell {
   std::optional<std::string> mem_access;       // shared | private
   std::optional<bool> discard;
   std::map<unsigned, unsigned> distances;      // sibling cell id -> value
+
+  bool operator==(const numa_cell&) const = default;
 };
 
 struct cpu_def {
@@ -86,33 +104,44 @@ struct cpu_def {
   std::optional<std::string> vendor;
   std::optional<cpu_topology> topology;
   std::vector<numa_cell> cells;                // <cpu><numa><cell>, in document order
+
+  bool operator==(const cpu_def&) const = default;
 };
 
 // ---- memory ------------------------------------------------------------------
 
 enum class numa_policy { strict, preferred, interleave, restrictive };
 std::string_view to_string(numa_policy p);
+result<numa_policy> parse_numa_policy(std::string_view text, std::string_view what = "<numatune mode>");
 
 struct numatune_memory {
   numa_policy mode = numa_policy::strict;
   std::optional<id_set> nodeset;               // host nodes
   std::string placement = "static";            // static | auto
+
+  bool operator==(const numatune_memory&) const = default;
 };
 
 struct memnode {
   unsigned cellid = 0;
   numa_policy mode = numa_policy::strict;
   id_set nodeset;                              // host nodes
+
+  bool operator==(const memnode&) const = default;
 };
 
 struct numatune_def {
   std::optional<numatune_memory> memory;
   std::vector<memnode> memnodes;
+
+  bool operator==(const numatune_def&) const = default;
 };
 
 struct hugepage_def {                          // <hugepages><page size unit nodeset/>
   std::uint64_t size_bytes = 0;                // 0 = the host's default huge page size
   std::optional<id_set> nodeset;               // guest cells
+
+  bool operator==(const hugepage_def&) const = default;
 };
 
 struct memory_backing_def {
@@ -125,6 +154,8 @@ struct memory_backing_def {
   std::optional<std::string> allocation_mode;  // immediate | ondemand
   std::optional<unsigned> allocation_threads;
   bool discard = false;
+
+  bool operator==(const memory_backing_def&) const = default;
 };
 
 // ---- devices -----------------------------------------------------------------
@@ -132,10 +163,14 @@ struct memory_backing_def {
 struct pci_address {
   unsigned domain = 0, bus = 0, slot = 0, function = 0;
   bool multifunction = false;
+
+  bool operator==(const pci_address&) const = default;
 };
 
 struct drive_address {                         // <address type='drive'>
   unsigned controller = 0, bus = 0, target = 0, unit = 0;
+
+  bool operator==(const drive_address&) const = default;
 };
 
 struct disk_def {
@@ -149,6 +184,8 @@ struct disk_def {
   bool readonly = false;
   std::optional<pci_address> pci;
   std::optional<drive_address> drive;
+
+  bool operator==(const disk_def&) const = default;
 };
 
 struct controller_def {
@@ -161,6 +198,8 @@ struct controller_def {
   std::optional<unsigned> target_chassis;
   std::optional<unsigned> target_port;
   std::optional<pci_address> pci;
+
+  bool operator==(const controller_def&) const = default;
 };
 
 struct interface_def {
@@ -169,6 +208,8 @@ struct interface_def {
   std::optional<std::string> source;           // bridge or network name
   std::string model = "virtio";
   std::optional<pci_address> pci;
+
+  bool operator==(const interface_def&) const = default;
 };
 
 struct chardev_def {                           // <serial> or <console>
@@ -179,11 +220,15 @@ struct chardev_def {                           // <serial> or <console>
   std::optional<std::string> target_type;      // isa-serial | serial | virtio
   std::optional<unsigned> target_port;
   std::optional<std::string> model_name;
+
+  bool operator==(const chardev_def&) const = default;
 };
 
 struct input_def {
   std::string type;                            // mouse | keyboard | tablet
   std::string bus;                             // ps2 | usb | virtio
+
+  bool operator==(const input_def&) const = default;
 };
 
 struct memory_device_def {                     // <memory model='dimm|nvdimm|virtio-mem'>
@@ -201,9 +246,13 @@ struct memory_device_def {                     // <memory model='dimm|nvdimm|vir
   std::optional<std::uint64_t> target_block_bytes;      // virtio-mem
   std::optional<std::uint64_t> target_requested_bytes;  // virtio-mem
   std::optional<std::uint64_t> target_address_base;     // virtio-mem <address base>
+  std::optional<bool> target_dynamic_memslots;          // virtio-mem <target dynamicMemslots='yes'>
+  std::optional<pci_address> pci;              // virtio-mem <address type='pci'>
   std::optional<unsigned> address_slot;        // <address type='dimm' slot base>
   std::optional<std::uint64_t> address_base;
   std::optional<std::string> alias;            // <alias name>, used as the QEMU id when present
+
+  bool operator==(const memory_device_def&) const = default;
 };
 
 struct devices_def {
@@ -216,12 +265,15 @@ struct devices_def {
   std::vector<input_def> inputs;
   std::optional<std::string> memballoon_model; // virtio | none
   std::vector<memory_device_def> memory_devices;
+
+  bool operator==(const devices_def&) const = default;
 };
 
 // ---- the domain --------------------------------------------------------------
 
 enum class lifecycle_action { destroy, restart, preserve, rename_restart, coredump_destroy, coredump_restart };
 std::string_view to_string(lifecycle_action a);
+result<lifecycle_action> parse_lifecycle_action(std::string_view text, std::string_view what = "lifecycle action");
 
 struct os_def {
   std::string type = "hvm";
@@ -231,6 +283,8 @@ struct os_def {
   std::optional<std::string> kernel;
   std::optional<std::string> initrd;
   std::optional<std::string> cmdline;
+
+  bool operator==(const os_def&) const = default;
 };
 
 struct domain {
@@ -266,6 +320,10 @@ struct domain {
   std::uint64_t total_memory_bytes() const;
   // vCPUs online at start: <vcpu current>, else <vcpu>.
   unsigned current_vcpus() const { return vcpu.current.value_or(vcpu.max); }
+
+  // Compares the model and `xml`; tests and change detection that want the
+  // model only compare copies with `xml` and `source_file` cleared.
+  bool operator==(const domain&) const = default;
 };
 
 }  // namespace vnumad::config

@@ -1,5 +1,7 @@
 #include "util/error.hpp"
 
+#include <ostream>
+
 namespace vnumad {
 
 std::string_view to_string(errc code) {
@@ -31,6 +33,8 @@ std::string_view to_string(errc code) {
   }
   return "unknown";
 }
+
+std::ostream& operator<<(std::ostream& os, errc code) { return os << to_string(code); }
 
 void throw_exception_from_error(const error& e, const boost::source_location&) { throw error_exception(e); }
 

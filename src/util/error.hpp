@@ -5,6 +5,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -41,6 +42,8 @@ enum class errc {
 };
 
 std::string_view to_string(errc code);
+// For test frameworks and log lines.
+std::ostream& operator<<(std::ostream& os, errc code);
 
 struct error {
   errc code;

@@ -1,0 +1,151 @@
+# bash completion for vnumactl(1).                            -*- shell-script -*-
+#
+# Completes commands, each command's options, guest names (asked from the
+# daemon with `vnumactl list`, on the --socket given on the line if any), domain
+# XML files for expand/argv/plan and hwloc XML files for --topology. Plain
+# bash: works with or without the bash-completion package.
+
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy reboot restart reload events"
+_vnumactl_offline_verbs="expand argv plan capabilities"
+
+# Options of one command, as `vnumactl CMD --help` lists them.
+_vnumactl_options() {
+    case $1 in
+        expand) echo "--topology --reserved-cpus --allow-overcommit --help" ;;
+        argv) echo "--topology --reserved-cpus --allow-overcommit --qmp --help" ;;
+        plan) echo "--topology --reserved-cpus --allow-overcommit --json --help" ;;
+        capabilities) echo "--topology --reserved-cpus --json --help" ;;
+        setvcpus | detach-memory) echo "--socket --json --timeout-ms --help" ;;
+        shutdown | restart) echo "--socket --json --timeout --help" ;;
+        attach-memory) echo "--socket --json --cell --size --help" ;;
+        *) echo "--socket --json --help" ;;
+    esac
+}
+
+# Options that take a value (the next word is that value, not a positional).
+_vnumactl_takes_value() {
+    case $1 in
+        --socket | --topology | --reserved-cpus | --qmp | --cell | --size | --timeout | --timeout-ms) return 0 ;;
+    esac
+    return 1
+}
+
+# Guest names from the daemon. $1: which ones (all | running | stopped);
+# $2: the vnumactl to run; $3: the socket, may be empty.
+_vnumactl_guests() {
+    local which=$1 prog=$2 socket=$3
+    local -a cmd=("$prog" list)
+    [[ -n $socket ]] && cmd+=(--socket "$socket")
+    # `list` prints two header lines, then " PID|-  NAME  STATE..." per guest.
+    if type -P timeout >/dev/null; then cmd=(timeout 3 "${cmd[@]}"); fi
+    "${cmd[@]}" 2>/dev/null | awk -v which="$which" '
+        NR > 2 && NF >= 3 {
+            if (which == "running" && $1 == "-") next
+            if (which == "stopped" && $1 != "-") next
+            print $2
+        }'
+}
+
+# *.xml files and directories to descend into.
+_vnumactl_xml_files() {
+    local cur=$1
+    compopt -o filenames 2>/dev/null
+    local IFS=$'\n'
+    COMPREPLY+=($(compgen -f -X '!*.xml' -- "$cur") $(compgen -d -- "$cur"))
+}
+
+_vnumactl() {
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=
+    ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+    # With '=' in COMP_WORDBREAKS (bash's default), "--topology=x" arrives as
+    # three words: --topology, =, x.
+    if [[ $cur == "=" ]]; then
+        cur=
+    elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
+    COMPREPLY=()
+
+    local prog=${COMP_WORDS[0]}
+    [[ $prog == */* && -x $prog ]] || prog=vnumactl
+
+    # The command word, the socket given so far, and how many positional
+    # arguments precede the word being completed.
+    local verb= socket= npos=0 i word
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        if [[ -z $verb ]]; then
+            [[ $word == -* ]] || verb=$word
+            continue
+        fi
+        case $word in
+            --socket=*) socket=${word#--socket=} ;;
+            --*=*) ;;
+            -*)
+                _vnumactl_takes_value "$word" || continue
+                # The value: the next word, or the one after a lone "=".
+                [[ ${COMP_WORDS[i + 1]-} == "=" ]] && ((i++))
+                [[ $word == --socket ]] && ((i + 1 < COMP_CWORD)) && socket=${COMP_WORDS[i + 1]}
+                ((i++))
+                ;;
+            *) ((npos++)) ;;
+        esac
+    done
+
+    if [[ -z $verb ]]; then
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$_vnumactl_daemon_verbs $_vnumactl_offline_verbs" -- "$cur"))
+        fi
+        return 0
+    fi
+
+    # The value of an option.
+    case $prev in
+        --topology)
+            _vnumactl_xml_files "$cur"
+            return 0
+            ;;
+        --socket | --qmp)
+            compopt -o filenames 2>/dev/null
+            local IFS=$'\n'
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return 0
+            ;;
+        --reserved-cpus)
+            COMPREPLY=($(compgen -W "auto none" -- "$cur"))
+            return 0
+            ;;
+        --cell | --size | --timeout | --timeout-ms)
+            return 0
+            ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$(_vnumactl_options "$verb")" -- "$cur"))
+        return 0
+    fi
+
+    case $verb in
+        expand | argv)
+            ((npos == 0)) && _vnumactl_xml_files "$cur"
+            ;;
+        plan)
+            _vnumactl_xml_files "$cur"
+            ;;
+        start)
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests stopped "$prog" "$socket")" -- "$cur"))
+            ;;
+        dominfo | domxml | restart)
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket")" -- "$cur"))
+            ;;
+        vcpuinfo | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | reboot)
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket")" -- "$cur"))
+            ;;
+    esac
+    return 0
+}
+
+complete -F _vnumactl vnumactl

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The main job: vnumad on the bundled example config (etc/vnumad.conf), booting
+# the demo vNUMA guest (etc/domains.d/demo.xml: 8 vCPUs in 4 cells, TCG) with
+# a temporary config dir, state dir and socket. Prints the guest's own NUMA
+# view next to `vnumactl vcpuinfo`, then keeps running until Ctrl-C, when it
+# destroys the guest and stops the daemon. Debian 12, as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/install-deps.sh --backports
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" --target vnumad vnumactl
+scripts/make-test-guest.sh build/guest
+
+work=$(mktemp -d /tmp/vnumad-demo.XXXXXX)
+mkdir -p "$work/domains.d" "$work/log"
+sock="$work/vnumad.sock"
+vnumactl() { "$root/build/vnumactl" "$@"; }
+
+# The example domain, pointed at the test guest image and the temp log dir.
+sed -e "s|/var/lib/vnumad/images|$root/build/guest|g" -e "s|/var/log/vnumad|$work/log|g" \
+  etc/domains.d/demo.xml > "$work/domain.xml"
+
+echo "== vnumad on etc/vnumad.conf, config dir $work/domains.d"
+build/vnumad --config etc/vnumad.conf --config-dir "$work/domains.d" --state-dir "$work/state" \
+  --socket "$sock" --log-dir "$work/log" &
+daemon=$!
+
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "== stopping: destroying the demo guest, then the daemon"
+  vnumactl --help >/dev/null 2>&1 && vnumactl destroy demo --socket "$sock" >/dev/null 2>&1 || true
+  kill -TERM "$daemon" 2>/dev/null || true
+  wait "$daemon" 2>/dev/null || true
+  rm -rf "$work"
+  exit 0
+}
+trap stop INT TERM EXIT
+
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+echo "== dropping demo.xml into the config dir (what vnumad derives: vnumactl expand)"
+cp "$work/domain.xml" "$work/domains.d/demo.xml"
+
+serial="$work/log/demo.serial"
+for _ in $(seq 240); do
+  grep -q 'VNUMA READY' "$serial" 2>/dev/null && break
+  sleep 0.5
+done
+grep -q 'VNUMA READY' "$serial" 2>/dev/null || { echo "the demo guest did not boot; QEMU log:"; cat "$work/log/demo.log"; exit 1; }
+
+echo
+vnumactl dominfo demo --socket "$sock"
+echo
+# The guest's own view (its kernel's sysfs, printed on the serial console)
+# beside the host's view of the same vCPUs.
+guest_view=$(awk '/VNUMA node=/ {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    printf "node %s: cpus %-5s %4d MiB  dist %s\n", f["node"], f["cpus"], f["memtotal_kb"] / 1024, f["distance"] }' "$serial")
+host_view=$(vnumactl vcpuinfo demo --socket "$sock")
+printf '%-52s| %s\n' "guest's NUMA view (guest sysfs)" "vnumactl vcpuinfo demo"
+printf '%-52s+%s\n' "$(printf -- '-%.0s' $(seq 52))" "$(printf -- '-%.0s' $(seq 50))"
+paste -d'|' <(printf '%s\n' "$guest_view" | awk '{ printf "%-52s\n", $0 }') <(printf ' %s\n' "$host_view") |
+  awk -F'|' '{ printf "%-52s|%s\n", $1, $2 }'
+echo
+echo "vnumad is running (pid $daemon). Try, in another shell:"
+echo "  $root/build/vnumactl --help"
+echo "  $root/build/vnumactl list --socket $sock"
+echo "  $root/build/vnumactl vcpuinfo demo --socket $sock"
+echo "Ctrl-C stops the guest and the daemon."
+wait "$daemon"

@@ -1,0 +1,78 @@
+// Per-guest cgroup policy (libvirt's qemu_cgroup.c): the layout
+//   <root>/vnumad/<guest>/emulator
+//   <root>/vnumad/<guest>/vcpu<N>
+// (v2: the guest group is a threaded domain with threaded children; v1: plain
+// children), plus sched_setaffinity on every thread, so pinning holds even
+// where no cgroup is writable.
+#pragma once
+
+#include "cgroup/cgroup_fs.hpp"
+#include "config/cpuset.hpp"
+#include "util/error.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vnumad::cgroup {
+
+class guest_cgroup {
+ public:
+  // Receives one-line warnings (backend none); the daemon passes its logger.
+  using warning_sink = std::function<void(std::string_view)>;
+
+  // Refuses names that could escape the layout ("", ".", "..", '/'); config
+  // validation restricts names further. Creates nothing yet.
+  static result<guest_cgroup> open(cgroup_fs fs, std::string guest, warning_sink warn = {});
+
+  // Moves every thread of `pid` that is not a vCPU thread (known from pin_vcpu
+  // or found in a vcpu<N> group, so a re-attached daemon does not sweep vCPUs
+  // into the emulator group) into emulator/, and sets each one's affinity.
+  result<void> pin_emulator(pid_t pid, const config::id_set& cpus, const config::id_set& mems);
+
+  // Moves one vCPU thread into vcpu<N>/ with these cpus and mems, then sets
+  // its affinity (after the move: joining a cpuset resets affinity).
+  result<void> pin_vcpu(pid_t tid, unsigned vcpu, const config::id_set& cpus, const config::id_set& mems);
+
+  // Reads back what pin_* did: each vCPU thread is in its group, the group has
+  // the cpus and mems asked for, and the thread's affinity equals the cpus;
+  // likewise the emulator's main thread. One error listing every mismatch.
+  result<void> verify() const;
+
+  // Removes the guest's groups (children first, live threads moved up). The
+  // record of pins is forgotten.
+  result<void> remove();
+
+  const std::string& guest() const { return guest_; }
+  const cgroup_fs& fs() const { return fs_; }
+  std::filesystem::path guest_group() const { return std::filesystem::path("vnumad") / guest_; }
+  std::filesystem::path emulator_group() const { return guest_group() / "emulator"; }
+  std::filesystem::path vcpu_group(unsigned vcpu) const { return guest_group() / ("vcpu" + std::to_string(vcpu)); }
+
+ private:
+  struct pin {
+    pid_t tid;
+    config::id_set cpus;
+    config::id_set mems;
+  };
+
+  guest_cgroup(cgroup_fs fs, std::string guest, warning_sink warn);
+  bool cgroups_usable();
+  result<void> prepare_group(const std::filesystem::path& group, pid_t any_tid, const config::id_set& cpus,
+                             const config::id_set& mems);
+  result<void> check_pin(const std::filesystem::path& group, const pin& expected, std::string& problems) const;
+
+  cgroup_fs fs_;
+  std::string guest_;
+  warning_sink warn_;
+  bool warned_ = false;
+  std::map<unsigned, pin> vcpus_;
+  std::optional<pin> emulator_;  // tid = the process id
+};
+
+}  // namespace vnumad::cgroup

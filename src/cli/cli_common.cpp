@@ -1,0 +1,58 @@
+#include "cli/cli_common.hpp"
+
+#include "vnuma/topology_loader.hpp"
+
+#include <ostream>
+
+namespace vnumad::cli {
+
+int exit_code_for(const error& e) {
+  switch (e.code) {
+    case errc::io_error:
+    case errc::qmp_error:
+    case errc::protocol_error:
+    case errc::timeout:
+    case errc::process_failed:
+    case errc::permission_denied:
+    case errc::cancelled:
+    case errc::busy:
+      return exit_failure;
+    default:
+      return exit_invalid;
+  }
+}
+
+int report(const cli_io& io, const error& e) {
+  io.err << "vnumactl: " << e.message << "\n";
+  return exit_code_for(e);
+}
+
+std::optional<parsed_args> parse_args(const std::vector<std::string>& args, const po::options_description& options,
+                                      const po::positional_options_description& positional, std::string_view usage,
+                                      std::string_view examples, const cli_io& io, int& exit) {
+  po::options_description all;
+  all.add_options()("help,h", "show this help");
+  all.add(options);
+  parsed_args parsed;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), parsed.vm);
+    if (parsed.vm.count("help")) {
+      io.out << "Usage: " << usage << "\n\n" << all << "\n" << examples;
+      exit = exit_ok;
+      return std::nullopt;
+    }
+    po::notify(parsed.vm);
+  } catch (const po::error& e) {
+    io.err << "vnumactl: " << e.what() << "\nUsage: " << usage << "\n(see --help)\n";
+    exit = exit_invalid;
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+result<vnuma::host_topology> load_host(const std::optional<std::string>& topology_file) {
+  if (topology_file) return vnuma::load_topology_xml(*topology_file);
+  return vnuma::load_live_topology();
+}
+
+}  // namespace vnumad::cli

@@ -1,0 +1,45 @@
+// What every vnumactl subcommand shares: exit codes, output streams, option
+// parsing with teaching --help, and loading the host topology.
+#pragma once
+
+#include "util/error.hpp"
+#include "vnuma/host_topology.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vnumad::cli {
+
+// 0 ok, 1 runtime failure, 2 invalid input (the message is on stderr).
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_invalid = 2 };
+
+struct cli_io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Maps an error to the exit code the CLI promises: input errors are 2.
+int exit_code_for(const error& e);
+// Prints "vnumactl: <message>" on err and returns exit_code_for(e).
+int report(const cli_io& io, const error& e);
+
+namespace po = boost::program_options;
+
+// Parses `args` (without the subcommand word) against `options` (+ positional).
+// Returns nullopt after printing help (exit 0) or a usage error (exit 2); the
+// exit code is stored in `exit`.
+struct parsed_args {
+  po::variables_map vm;
+};
+std::optional<parsed_args> parse_args(const std::vector<std::string>& args, const po::options_description& options,
+                                      const po::positional_options_description& positional, std::string_view usage,
+                                      std::string_view examples, const cli_io& io, int& exit);
+
+// The host: from an hwloc XML export when `topology_file` is set, else live.
+result<vnuma::host_topology> load_host(const std::optional<std::string>& topology_file);
+
+}  // namespace vnumad::cli

@@ -1,0 +1,86 @@
+// vnumactl argv: the QEMU command line vnumad would run for a domain.
+#include "cli/commands.hpp"
+
+#include "config/domain_validate.hpp"
+#include "config/domain_xml.hpp"
+#include "qemu/argv.hpp"
+#include "qemu/hugetlbfs.hpp"
+#include "vnuma/ledger.hpp"
+#include "vnuma/place.hpp"
+
+#include <ostream>
+
+namespace vnumad::cli {
+
+namespace {
+constexpr std::string_view usage =
+    "vnumactl argv [--topology FILE] [--reserved-cpus SET] [--allow-overcommit] [--qmp PATH] DOMAIN.xml";
+constexpr std::string_view examples =
+    "Prints the QEMU command line for DOMAIN.xml, one argument per line, exactly as vnumad\n"
+    "would exec it (never through a shell). A domain with <vnuma> is expanded first; a\n"
+    "hand-written libvirt-style domain (with <cpu><numa>) is used as it is. Host facts (which\n"
+    "NUMA nodes exist, hugetlbfs mounts) come from --topology or this host.\n"
+    "vCPUs that are online but hotpluggable are not in -smp: vnumad adds them with QMP\n"
+    "device_add while QEMU is paused; they are listed on stderr.\n\n"
+    "Examples:\n"
+    "  vnumactl argv /etc/vnumad/domains.d/web.xml\n"
+    "  vnumactl argv --topology seed-e7-8895v2-4s.xml seed-vnuma-host.xml | grep -- -numa\n"
+    "  vnumactl argv --qmp /tmp/web.qmp web.xml | xargs -d '\\n' echo\n";
+}  // namespace
+
+int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
+  po::options_description options("Options");
+  options.add_options()
+      ("topology", po::value<std::string>(), "hwloc XML export of the host (default: this host)")
+      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset")
+      ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
+      ("qmp", po::value<std::string>(), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qmp.sock)")
+      ("domain", po::value<std::string>()->required(), "domain XML file");
+  po::positional_options_description positional;
+  positional.add("domain", 1);
+  int exit = exit_ok;
+  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  if (!parsed) return exit;
+  const auto& vm = parsed->vm;
+
+  auto domain = config::parse_domain_file(vm["domain"].as<std::string>());
+  if (!domain) return report(io, domain.error());
+  if (auto valid = config::validate_domain(*domain); !valid) return report(io, valid.error());
+  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
+  if (!host) return report(io, host.error());
+  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
+  if (!setting) return report(io, setting.error());
+  auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
+  if (!reserved) return report(io, reserved.error());
+
+  vnuma::ledger empty(*host);
+  auto placed = vnuma::place(*domain, *host, empty,
+                             {.allow_overcommit = vm["allow-overcommit"].as<bool>(), .reserved_cpus = *reserved});
+  if (!placed) return report(io, placed.error());
+  for (const auto& warning : placed->place.warnings) io.err << "vnumactl: warning: " << warning << "\n";
+
+  qemu::host_facts facts;
+  facts.host_nodes = host->node_ids();
+  std::set<std::uint64_t> page_sizes{host->default_hugepage_bytes};
+  for (const auto& node : host->nodes)
+    for (const auto& [size, count] : node.hugepages_total) page_sizes.insert(size);
+  facts.hugetlbfs_mounts = qemu::hugetlbfs_mounts_with_defaults(page_sizes, host->default_hugepage_bytes);
+  facts.default_hugepage_bytes = host->default_hugepage_bytes;
+  facts.state_dir = "/run/vnumad/" + domain->name;
+  facts.qmp_socket_path = vm.count("qmp") ? vm["qmp"].as<std::string>() : facts.state_dir + "/qmp.sock";
+  if (domain->devices.emulator) facts.qemu_binary = *domain->devices.emulator;
+
+  auto argv = qemu::build_argv(placed->domain, facts);
+  if (!argv) return report(io, argv.error());
+  for (const auto& arg : *argv) io.out << arg << "\n";
+  auto hotplug = qemu::vcpus_to_hotplug(placed->domain);
+  if (!hotplug) return report(io, hotplug.error());
+  if (!hotplug->empty()) {
+    io.err << "vnumactl: then QMP device_add while paused, in this order:";
+    for (const auto& v : *hotplug) io.err << " vcpu" << v.id;
+    io.err << "\n";
+  }
+  return exit_ok;
+}
+
+}  // namespace vnumad::cli

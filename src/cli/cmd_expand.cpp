@@ -1,0 +1,72 @@
+// vnumactl expand: the <vnuma> element turned into the libvirt elements it
+// stands for, printed as domain XML.
+#include "cli/commands.hpp"
+
+#include "config/domain_validate.hpp"
+#include "config/domain_xml.hpp"
+#include "vnuma/ledger.hpp"
+#include "vnuma/partition.hpp"
+
+#include <ostream>
+
+namespace vnumad::cli {
+
+namespace {
+constexpr std::string_view usage =
+    "vnumactl expand [--topology FILE] [--reserved-cpus SET] [--allow-overcommit] DOMAIN.xml";
+constexpr std::string_view examples =
+    "Prints DOMAIN.xml with its <vnuma> element expanded into what libvirt would need written\n"
+    "by hand: <cpu><topology> and <numa> cells with distances, <vcpus>, one <vcpupin> per vCPU,\n"
+    "<emulatorpin>, strict <memnode>s, locked memory and no balloon. Nothing is started.\n\n"
+    "Examples:\n"
+    "  vnumactl expand /etc/vnumad/domains.d/web.xml\n"
+    "      expand for this host (hwloc discovery)\n"
+    "  vnumactl expand --topology big-host.xml web.xml\n"
+    "      plan for another host: make big-host.xml there with `lstopo big-host.xml`\n"
+    "  vnumactl expand --reserved-cpus 0,60 --topology seed.xml siblings.xml\n"
+    "      keep host threads 0 and 60 out of dedicated (siblings) pinning\n"
+    "  vnumactl expand --allow-overcommit --topology small.xml big-guest.xml\n"
+    "      place even when vCPUs or memory exceed a node (warnings on stderr)\n\n"
+    "Exit status: 0 expanded, 1 runtime failure, 2 invalid domain or it does not fit.\n";
+}  // namespace
+
+int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
+  po::options_description options("Options");
+  options.add_options()
+      ("topology", po::value<std::string>(), "hwloc XML export of the host to plan for (default: this host)")
+      ("reserved-cpus", po::value<std::string>()->default_value("auto"),
+       "host CPUs kept out of dedicated pinning: auto | none | cpuset (e.g. 0,60)")
+      ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
+      ("domain", po::value<std::string>()->required(), "domain XML file");
+  po::positional_options_description positional;
+  positional.add("domain", 1);
+  int exit = exit_ok;
+  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  if (!parsed) return exit;
+  const auto& vm = parsed->vm;
+
+  auto domain = config::parse_domain_file(vm["domain"].as<std::string>());
+  if (!domain) return report(io, domain.error());
+  if (auto valid = config::validate_domain(*domain); !valid) return report(io, valid.error());
+  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
+  if (!host) return report(io, host.error());
+  auto reserved_setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
+  if (!reserved_setting) return report(io, reserved_setting.error());
+  auto reserved = vnuma::resolve_reserved_cpus(*host, *reserved_setting);
+  if (!reserved) return report(io, reserved.error());
+
+  if (!domain->vnuma) {
+    io.err << "vnumactl: note: " << domain->source_file << " has no <vnuma> element; printed as it is\n";
+    io.out << config::write_domain_xml(*domain);
+    return exit_ok;
+  }
+  vnuma::ledger empty(*host);
+  vnuma::expand_options opts{.allow_overcommit = vm["allow-overcommit"].as<bool>(), .reserved_cpus = *reserved};
+  auto expanded = vnuma::expand(*domain, *host, empty, opts);
+  if (!expanded) return report(io, expanded.error());
+  for (const auto& warning : expanded->place.warnings) io.err << "vnumactl: warning: " << warning << "\n";
+  io.out << config::write_domain_xml(expanded->domain);
+  return exit_ok;
+}
+
+}  // namespace vnumad::cli

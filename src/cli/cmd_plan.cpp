@@ -1,0 +1,181 @@
+// vnumactl plan: capacity planning. Places guests in order into one ledger, as
+// the daemon would start them, and says where each lands or why it does not fit.
+#include "cli/commands.hpp"
+
+#include "config/domain_validate.hpp"
+#include "config/domain_xml.hpp"
+#include "config/units.hpp"
+#include "vnuma/ledger.hpp"
+#include "vnuma/place.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <ostream>
+
+namespace vnumad::cli {
+
+namespace json = boost::json;
+
+namespace {
+constexpr std::string_view usage =
+    "vnumactl plan [--topology FILE] [--reserved-cpus SET] [--allow-overcommit] [--json] A.xml B.xml ...";
+constexpr std::string_view examples =
+    "Places the guests in the order given into one ledger, exactly as vnumad would when they\n"
+    "start one after another, and prints per guest: cells -> host nodes, dedicated threads,\n"
+    "memory per node, or why it does not fit (which node lacks what); then what is left free\n"
+    "per node. With --json each guest also carries its placement decision time (decision_us).\n\n"
+    "Examples:\n"
+    "  vnumactl plan /etc/vnumad/domains.d/*.xml\n"
+    "  vnumactl plan --topology big-16n.xml db.xml web1.xml web2.xml\n"
+    "  vnumactl plan --json --topology seed.xml *.xml | jq '.guests[] | {name, fits}'\n\n"
+    "Exit status: 0 all fit, 1 runtime failure, 2 a guest is invalid or does not fit.\n";
+
+struct guest_result {
+  std::string file;
+  std::string name;
+  bool fits = false;
+  std::string error;
+  double decision_us = 0;
+  vnuma::placement place;
+};
+
+json::object to_json(const guest_result& g) {
+  json::object o;
+  o["file"] = g.file;
+  o["name"] = g.name;
+  o["fits"] = g.fits;
+  o["decision_us"] = g.decision_us;
+  if (!g.fits) {
+    o["error"] = g.error;
+    return o;
+  }
+  json::array cells;
+  for (const auto& c : g.place.cells)
+    cells.push_back(json::object{{"cell", c.cell},
+                                 {"host_node", c.host_node},
+                                 {"vcpus", config::format_id_set(c.vcpus)},
+                                 {"memory_bytes", c.memory_bytes},
+                                 {"hugepage_bytes", c.hugepage_bytes}});
+  o["cells"] = std::move(cells);
+  o["dedicated_cpus"] = config::format_id_set(g.place.dedicated_cpus);
+  o["emulator_cpus"] = config::format_id_set(g.place.emulator_cpus);
+  json::array memory;
+  for (const auto& [node, bytes] : g.place.memory_per_node) memory.push_back(json::object{{"node", node}, {"bytes", bytes}});
+  o["memory_per_node"] = std::move(memory);
+  json::array warnings;
+  for (const auto& w : g.place.warnings) warnings.push_back(json::value(w));
+  o["warnings"] = std::move(warnings);
+  return o;
+}
+
+void print_text(const guest_result& g, std::ostream& out) {
+  out << "guest '" << g.name << "' (" << g.file << "): ";
+  if (!g.fits) {
+    out << "does not fit: " << g.error << "\n";
+    return;
+  }
+  out << "fits\n";
+  for (const auto& c : g.place.cells)
+    out << "  cell " << c.cell << " -> host node " << c.host_node << ": vCPUs " << config::format_id_set(c.vcpus)
+        << ", " << config::format_size(c.memory_bytes)
+        << (c.hugepage_bytes ? " in " + config::format_size(c.hugepage_bytes) + " pages" : "") << "\n";
+  out << "  dedicated threads: "
+      << (g.place.dedicated_cpus.empty() ? "none (shared pinning)" : config::format_id_set(g.place.dedicated_cpus))
+      << "\n";
+  out << "  memory per node:";
+  for (const auto& [node, bytes] : g.place.memory_per_node) out << " node " << node << " " << config::format_size(bytes) << ";";
+  out << "\n";
+  for (const auto& w : g.place.warnings) out << "  warning: " << w << "\n";
+}
+
+json::array free_json(const vnuma::host_topology& host, const vnuma::ledger& ledger) {
+  json::array nodes;
+  for (const auto& node : host.nodes) {
+    json::object n{{"node", node.id},
+                   {"memory_free_bytes", ledger.free_memory(node.id)},
+                   {"cpus", node.cpus.size()},
+                   {"dedicated_held", node.cpus.size() - ledger.shared_cpus(node.id).size()}};
+    json::array pages;
+    for (const auto& [size, total] : node.hugepages_free)
+      pages.push_back(json::object{{"page_bytes", size}, {"free", ledger.free_hugepages(node.id, size)}});
+    n["hugepages"] = std::move(pages);
+    nodes.push_back(std::move(n));
+  }
+  return nodes;
+}
+
+}  // namespace
+
+int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
+  po::options_description options("Options");
+  options.add_options()
+      ("topology", po::value<std::string>(), "hwloc XML export of the host (default: this host)")
+      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset")
+      ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
+      ("json", po::bool_switch(), "print JSON")
+      ("domains", po::value<std::vector<std::string>>()->required()->multitoken(), "domain XML files, in start order");
+  po::positional_options_description positional;
+  positional.add("domains", -1);
+  int exit = exit_ok;
+  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  if (!parsed) return exit;
+  const auto& vm = parsed->vm;
+
+  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
+  if (!host) return report(io, host.error());
+  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
+  if (!setting) return report(io, setting.error());
+  auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
+  if (!reserved) return report(io, reserved.error());
+  bool overcommit = vm["allow-overcommit"].as<bool>();
+
+  vnuma::ledger ledger(*host);
+  std::vector<guest_result> results;
+  bool all_fit = true;
+  for (const auto& file : vm["domains"].as<std::vector<std::string>>()) {
+    guest_result g{.file = file};
+    auto domain = config::parse_domain_file(file);
+    if (domain) {
+      g.name = domain->name;
+      if (auto valid = config::validate_domain(*domain); !valid) domain = valid.error();
+    }
+    if (!domain) {
+      g.error = domain.error().message;
+    } else {
+      auto start = std::chrono::steady_clock::now();
+      auto placed = vnuma::place(*domain, *host, ledger, {.allow_overcommit = overcommit, .reserved_cpus = *reserved});
+      result<void> added = placed ? ledger.add(placed->place, overcommit) : result<void>(placed.error());
+      g.decision_us =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+      if (added) {
+        g.fits = true;
+        g.place = placed->place;
+      } else {
+        g.error = added.error().message;
+      }
+    }
+    all_fit = all_fit && g.fits;
+    results.push_back(std::move(g));
+  }
+
+  if (vm["json"].as<bool>()) {
+    json::array guests;
+    for (const auto& g : results) guests.push_back(to_json(g));
+    io.out << json::serialize(json::object{{"guests", std::move(guests)}, {"free", free_json(*host, ledger)}}) << "\n";
+  } else {
+    for (const auto& g : results) print_text(g, io.out);
+    io.out << "left free:\n";
+    for (const auto& node : host->nodes) {
+      auto shared = ledger.shared_cpus(node.id);
+      io.out << "  node " << node.id << ": " << config::format_size(ledger.free_memory(node.id)) << " memory, "
+             << shared.size() << " of " << node.cpus.size() << " CPUs not held dedicated";
+      for (const auto& [size, total] : node.hugepages_free)
+        io.out << ", " << ledger.free_hugepages(node.id, size) << " x " << config::format_size(size) << " huge pages";
+      io.out << "\n";
+    }
+  }
+  return all_fit ? exit_ok : exit_invalid;
+}
+
+}  // namespace vnumad::cli

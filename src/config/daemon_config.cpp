@@ -1,0 +1,122 @@
+#include "config/daemon_config.hpp"
+
+#include "config/cpuset.hpp"
+#include "config/xml_util.hpp"
+
+#include <boost/property_tree/ini_parser.hpp>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace vnumad::config {
+namespace {
+
+namespace pt = boost::property_tree;
+
+constexpr std::array<std::string_view, 13> known_keys{
+    "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
+    "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
+    "log_dir"};
+
+std::string valid_keys() {
+  std::string out;
+  for (std::string_view k : known_keys) out += (out.empty() ? "" : ", ") + std::string(k);
+  return out;
+}
+
+result<bool> parse_bool(const std::string& value, const std::string& what) {
+  if (value == "true" || value == "yes" || value == "on" || value == "1") return true;
+  if (value == "false" || value == "no" || value == "off" || value == "0") return false;
+  return make_error(errc::invalid_value, what + ": '" + value + "' is not a boolean (valid: true, false, yes, no, on, off, 1, 0)");
+}
+
+result<std::filesystem::path> absolute_path(const std::string& value, const std::string& what, bool allow_empty) {
+  if (value.empty() && allow_empty) return std::filesystem::path();
+  if (value.empty() || value.front() != '/')
+    return make_error(errc::invalid_value, what + ": '" + value + "' is not an absolute path (expected e.g. /run/vnumad)");
+  return std::filesystem::path(value);
+}
+
+result<void> apply(daemon_config& c, const std::string& key, const std::string& value, const std::string& what) {
+  if (key == "config_dir") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.config_dir = p;
+  } else if (key == "state_dir") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.state_dir = p;
+  } else if (key == "socket") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.socket = p;
+  } else if (key == "log_level") {
+    VNUMAD_TRY(level, xml::one_of(value, "trace|debug|info|warning|error", what));
+    c.log_level = level;
+  } else if (key == "reserved_cpus") {
+    if (value != "auto" && value != "none") {
+      auto set = parse_id_set(value, what);
+      if (!set)
+        return make_error(errc::invalid_cpuset, set.error().message + " (or auto, none)");
+    }
+    c.reserved_cpus = value;
+  } else if (key == "overcommit") {
+    VNUMAD_TRY(b, parse_bool(value, what));
+    c.overcommit = b;
+  } else if (key == "cgroup_root") {
+    VNUMAD_TRY(p, absolute_path(value, what, true));
+    c.cgroup_root = p;
+  } else if (key == "shutdown_timeout") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
+    c.shutdown_timeout = std::chrono::seconds(n);
+  } else if (key == "qemu_binary") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.qemu_binary = p;
+  } else if (key == "runas") {
+    if (value.empty()) return make_error(errc::invalid_value, what + ": empty user name");
+    c.runas = value;
+  } else if (key == "socket_group") {
+    if (value.empty()) return make_error(errc::invalid_value, what + ": empty group name");
+    c.socket_group = value;
+  } else if (key == "log_dir") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.log_dir = p;
+  } else if (key == "readonly_socket") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.readonly_socket = p;
+  } else {
+    return make_error(errc::invalid_value, "unknown key '" + key + "' (valid keys: " + valid_keys() + ")");
+  }
+  return {};
+}
+
+}  // namespace
+
+result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source) {
+  pt::ptree tree;
+  std::istringstream in{std::string(text)};
+  try {
+    pt::read_ini(in, tree);
+  } catch (const pt::ini_parser_error& e) {
+    return make_error(errc::invalid_value, std::string(source) + ":" + std::to_string(e.line()) + ": " + e.message() +
+                                               " (expected `key = value` lines)");
+  }
+  daemon_config c;
+  for (const auto& [key, node] : tree) {
+    if (!node.empty())
+      return make_error(errc::invalid_value, std::string(source) + ": section [" + key +
+                                                 "] is not supported (vnumad.conf is flat; valid keys: " +
+                                                 valid_keys() + ")");
+    auto r = apply(c, key, node.data(), key + " = " + node.data());
+    if (!r) return make_error(r.error().code, std::string(source) + ": " + r.error().message);
+  }
+  return c;
+}
+
+result<daemon_config> load_daemon_config(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(errc::io_error, path.string() + ": cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_daemon_config(text.str(), path.string());
+}
+
+}  // namespace vnumad::config

@@ -1,0 +1,35 @@
+// vnumad.conf: a flat INI file (Boost.PropertyTree), one `key = value` a line.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vnumad::config {
+
+struct daemon_config {
+  std::filesystem::path config_dir = "/etc/vnumad/domains.d";
+  std::filesystem::path state_dir = "/run/vnumad";
+  std::filesystem::path socket = "/run/vnumad/vnumad.sock";
+  std::string log_level = "info";                      // trace | debug | info | warning | error
+  std::string reserved_cpus = "auto";                  // auto | none | a cpuset (checked here)
+  bool overcommit = false;
+  std::filesystem::path cgroup_root;                   // empty: auto-detect
+  std::chrono::seconds shutdown_timeout{60};
+  std::filesystem::path qemu_binary = "/usr/bin/qemu-system-x86_64";
+  std::optional<std::string> runas;                    // QEMU -runas user
+  std::optional<std::string> socket_group;             // group allowed read-write on the socket
+  std::optional<std::filesystem::path> readonly_socket;
+  std::filesystem::path log_dir = "/var/log/vnumad";        // per-guest QEMU logs: LOG_DIR/NAME.log
+};
+
+// Unknown keys, sections, bad booleans and bad numbers are rejected with a
+// message naming the source, the key and what is valid.
+result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source = "vnumad.conf");
+result<daemon_config> load_daemon_config(const std::filesystem::path& path);
+
+}  // namespace vnumad::config

@@ -1,0 +1,346 @@
+#include "qemu/process.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fcntl.h>
+#include <numa.h>
+#include <numaif.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace vnumad::qemu {
+namespace asio = boost::asio;
+
+struct process::state {
+  state(asio::any_io_executor ex, int pidfd, pid_t p, bool child) : pidfd(ex, pidfd), pid(p), child(child) {}
+  asio::posix::stream_descriptor pidfd;
+  pid_t pid;
+  bool child;
+  bool exited = false;
+  std::optional<int> status;
+};
+
+namespace {
+
+// An fd closed on scope exit, for the parent's side of spawn().
+class unique_fd {
+ public:
+  explicit unique_fd(int fd = -1) : fd_(fd) {}
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37), so C++ cannot
+// link against its wrappers: call the system calls directly.
+int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)); }
+int sys_pidfd_send_signal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0u));
+}
+
+// Moves an fd to 3 or above, so the dup2 onto 0-2 in the child cannot
+// clobber it even if the daemon was started with a standard fd closed.
+int above_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
+// What the child reports through the CLOEXEC pipe when a step fails; EOF on
+// the pipe means exec succeeded.
+struct child_failure {
+  int step;
+  int err;
+};
+enum child_step { step_setsid, step_stdio, step_mempolicy, step_exec };
+
+const char* step_text(int step) {
+  switch (step) {
+    case step_setsid: return "setsid";
+    case step_stdio: return "redirecting stdin/stdout/stderr";
+    case step_mempolicy: return "set_mempolicy(MPOL_BIND)";
+    default: return "exec";
+  }
+}
+
+std::string resolve_binary(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return name;  // exec reports ENOENT, naming the binary
+}
+
+// Only async-signal-safe calls from here to exec: the parent may be
+// multi-threaded (libraries), and the child has a copy of its locks.
+[[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report,
+                            const unsigned long* nodemask, unsigned long maxnode) {
+  auto fail = [report](int step) {
+    child_failure f{step, errno};
+    (void)!::write(report, &f, sizeof f);
+    ::_exit(127);
+  };
+  // A daemon blocks or handles signals for itself; QEMU must start clean.
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+
+  if (::setsid() < 0) fail(step_setsid);
+  if (::dup2(devnull, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) fail(step_stdio);
+  if (nodemask && ::set_mempolicy(MPOL_BIND, nodemask, maxnode) != 0) fail(step_mempolicy);
+  // Everything else the daemon holds (QMP sockets of other guests, the
+  // control socket, inotify) must not leak into QEMU. CLOEXEC rather than
+  // close: the report pipe has to stay open until exec.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  ::execve(binary, argv, environ);
+  fail(step_exec);
+  ::_exit(127);  // fail() does not return; this tells the compiler
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+}  // namespace
+
+result<process> process::spawn(asio::any_io_executor executor, const spawn_options& options) {
+  if (options.argv.empty()) return make_error(errc::invalid_value, "spawn: empty argv (no QEMU binary given)");
+  const std::string binary = resolve_binary(options.argv.front());
+
+  // The node mask is built before fork: nothing after fork may allocate.
+  std::vector<unsigned long> mask;
+  unsigned long maxnode = 0;
+  if (!options.membind_nodes.empty()) {
+    if (numa_available() < 0)
+      return make_error(errc::unsupported, "spawn " + binary + ": memory binding to nodes " +
+                                               config::format_id_set(options.membind_nodes) +
+                                               " requested but the kernel has no NUMA support");
+    const int max_possible = numa_max_possible_node();
+    const unsigned highest = *options.membind_nodes.rbegin();
+    if (highest > static_cast<unsigned>(max_possible))
+      return make_error(errc::node_unavailable, "spawn " + binary + ": memory binding node " +
+                                                    std::to_string(highest) + " is above the highest possible node " +
+                                                    std::to_string(max_possible));
+    constexpr unsigned bits = 8 * sizeof(unsigned long);
+    mask.assign(max_possible / bits + 1, 0);
+    for (unsigned n : options.membind_nodes) mask[n / bits] |= 1UL << (n % bits);
+    // The kernel treats maxnode as "bits + 1" (it decrements it), as libnuma does.
+    maxnode = mask.size() * bits + 1;
+  }
+
+  unique_fd log(above_stdio(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)));
+  if (log.get() < 0)
+    return make_error(errc::io_error, "cannot open QEMU log " + options.log_file.string() + ": " + errno_text(errno));
+  unique_fd devnull(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  if (devnull.get() < 0) return make_error(errc::io_error, "cannot open /dev/null: " + errno_text(errno));
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return make_error(errc::io_error, "pipe2: " + errno_text(errno));
+  unique_fd report_read(above_stdio(pipe_fds[0]));
+  unique_fd report_write(above_stdio(pipe_fds[1]));
+
+  const std::string header = "vnumad: spawn " + join_argv(options.argv) + "\n";
+  (void)!::write(log.get(), header.data(), header.size());
+
+  std::vector<char*> argv;
+  for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return make_error(errc::process_failed, "fork for " + binary + ": " + errno_text(errno));
+  if (pid == 0)
+    run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(),
+              mask.empty() ? nullptr : mask.data(), maxnode);
+
+  report_write.reset();
+  child_failure failure{};
+  ssize_t n;
+  do {
+    n = ::read(report_read.get(), &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof failure)) {
+    int ignored;
+    ::waitpid(pid, &ignored, 0);
+    if (failure.step == step_exec)
+      return make_error(errc::process_failed, "cannot execute " + binary + ": " + errno_text(failure.err));
+    return make_error(errc::process_failed, "starting " + binary + ": " + step_text(failure.step) +
+                                                " failed: " + errno_text(failure.err));
+  }
+
+  // Our unreaped child cannot be recycled, so opening the pidfd after the
+  // fact is race-free.
+  const int pidfd = sys_pidfd_open(pid);
+  if (pidfd < 0) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    int ignored;
+    ::waitpid(pid, &ignored, 0);
+    return make_error(errc::process_failed, "pidfd_open for " + binary + " (pid " + std::to_string(pid) +
+                                                "): " + errno_text(err));
+  }
+  return process(std::make_shared<state>(executor, pidfd, pid, true));
+}
+
+result<process> process::attach(asio::any_io_executor executor, pid_t pid) {
+  if (pid <= 0) return make_error(errc::invalid_value, "attach: invalid pid " + std::to_string(pid));
+  const int pidfd = sys_pidfd_open(pid);
+  if (pidfd < 0)
+    return make_error(errno == ESRCH ? errc::not_found : errc::process_failed,
+                      "cannot watch pid " + std::to_string(pid) + ": " + errno_text(errno));
+  // A process we forked ourselves (e.g. in tests) can still be reaped.
+  siginfo_t info{};
+  const bool child = ::waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+  return process(std::make_shared<state>(executor, pidfd, pid, child));
+}
+
+process::~process() = default;
+
+pid_t process::pid() const { return state_->pid; }
+bool process::is_child() const { return state_->child; }
+bool process::has_exited() const { return state_->exited; }
+
+asio::awaitable<result<std::optional<int>>> process::wait_exit() {
+  auto st = state_;  // `this` may be moved from while we wait
+  while (!st->exited) {
+    auto [ec] = co_await st->pidfd.async_wait(asio::posix::descriptor_base::wait_read,
+                                              asio::as_tuple(asio::use_awaitable));
+    if (st->exited) break;
+    if (ec) co_return make_error(errc::cancelled, "waiting for pid " + std::to_string(st->pid) + ": " + ec.message());
+    int status = 0;
+    const pid_t r = ::waitpid(st->pid, &status, WNOHANG);
+    if (r == st->pid) {
+      st->status = status;
+      st->exited = true;
+    } else if (r < 0 && errno == ECHILD) {
+      // Not ours (re-attached): the pidfd said it exited; its parent reaps it.
+      st->exited = true;
+    } else if (!st->child) {
+      st->exited = true;
+    }
+  }
+  co_return st->status;
+}
+
+result<void> process::send_signal(int signal) {
+  if (sys_pidfd_send_signal(state_->pidfd.native_handle(), signal) != 0)
+    return make_error(errno == ESRCH ? errc::not_found : errc::process_failed,
+                      "signal " + std::to_string(signal) + " to pid " + std::to_string(state_->pid) + ": " +
+                          errno_text(errno));
+  return {};
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    std::string text = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+    if (WCOREDUMP(status)) text += ", core dumped";
+    return text;
+  }
+  return "wait status " + std::to_string(status);
+}
+
+bool process_is_qemu_for(pid_t pid, std::string_view marker) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  if (!in) return false;
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string_view> args;
+  std::string_view rest(cmdline);
+  while (!rest.empty()) {
+    const auto nul = rest.find('\0');
+    args.push_back(rest.substr(0, nul));
+    if (nul == std::string_view::npos) break;
+    rest.remove_prefix(nul + 1);
+  }
+  // A zombie or kernel thread has an empty command line.
+  if (args.empty()) return false;
+  const std::string_view argv0 = args.front();
+  const auto slash = argv0.rfind('/');
+  const std::string_view base = slash == std::string_view::npos ? argv0 : argv0.substr(slash + 1);
+  if (base.find("qemu") == std::string_view::npos) return false;
+  for (std::size_t i = 1; i < args.size(); ++i)
+    if (args[i].find(marker) != std::string_view::npos) return true;
+  return false;
+}
+
+std::vector<std::string> read_log_tail(const std::filesystem::path& log, std::size_t max_lines) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return {};
+  // Only the end matters; a log of a long-lived guest can be large.
+  constexpr std::streamoff window = 64 * 1024;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = size > window ? size - window : 0;
+  in.seekg(start);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  bool first = true;
+  for (std::string line; std::getline(stream, line);) {
+    if (first && start > 0) {  // a partial line at the window's start
+      first = false;
+      continue;
+    }
+    first = false;
+    lines.push_back(std::move(line));
+  }
+  if (lines.size() > max_lines) lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(max_lines));
+  return lines;
+}
+
+std::string qemu_error_message(const std::filesystem::path& log) {
+  auto lines = read_log_tail(log, 200);
+  auto from = lines.begin();
+  for (auto it = lines.begin(); it != lines.end(); ++it)
+    if (it->rfind("vnumad: spawn ", 0) == 0) from = it + 1;
+  std::string message;
+  std::string last;
+  for (auto it = from; it != lines.end(); ++it) {
+    if (it->empty()) continue;
+    last = *it;
+    // QEMU prefixes error_report() output with its program name.
+    if (it->rfind("qemu-", 0) == 0 && it->find(": ") != std::string::npos) {
+      if (!message.empty()) message += "; ";
+      message += *it;
+    }
+  }
+  if (!message.empty()) return message;
+  if (!last.empty()) return last;
+  return "no output from QEMU in " + log.string();
+}
+
+}  // namespace vnumad::qemu

@@ -1,0 +1,88 @@
+// The control-socket verbs (docs/control-protocol.md). Each is a small
+// function of the daemon; live vCPU and memory operations are in live_ops.cpp.
+#include "config/domain_xml.hpp"
+#include "reactor/daemon.hpp"
+#include "reactor/live_ops.hpp"
+#include "reactor/logging.hpp"
+#include "vnuma/capabilities_report.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+namespace vnumad::reactor {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+
+namespace {
+
+error no_such_guest(std::string_view name) {
+  return make_error(errc::not_found, "no guest named '" + std::string(name) + "' (see vnumactl list)");
+}
+
+}  // namespace
+
+awaitable<result<json::value>> daemon::handle(const control_request& request, access_level) {
+  const std::string& op = request.op;
+  if (op == "list") {
+    json::array guests;
+    for (const auto& [name, g] : guests_) {
+      json::object o{{"name", name}, {"state", std::string(to_string(g->state()))}};
+      if (auto pid = g->pid()) o["pid"] = *pid;
+      guests.push_back(std::move(o));
+    }
+    co_return json::value(std::move(guests));
+  }
+  if (op == "capabilities") co_return vnuma::capabilities_json(host_, context_->reserved_cpus);
+  if (op == "reload") {
+    co_await rescan();
+    co_return json::value(json::object{{"guests", guests_.size()}});
+  }
+
+  // Every other verb names a guest.
+  auto name = arg_string(request.args, "name");
+  if (!name) co_return name.error();
+  auto it = guests_.find(*name);
+  if (it == guests_.end()) co_return no_such_guest(*name);
+  std::shared_ptr<guest> g = it->second;  // keeps it alive across co_awaits
+
+  if (op == "dominfo") co_return json::value(g->info());
+  if (op == "domxml") {
+    const config::domain& d = g->is_active() ? g->running_domain() : g->definition();
+    co_return json::value(config::write_domain_xml(d));
+  }
+  if (op == "start") {
+    auto started = co_await g->start();
+    if (!started) co_return started.error();
+    co_return json::value(g->info());
+  }
+  if (op == "shutdown" || op == "restart") {
+    std::chrono::seconds timeout = options_.cfg.shutdown_timeout;
+    if (request.args.contains("timeout")) {
+      auto t = arg_uint(request.args, "timeout");
+      if (!t) co_return t.error();
+      timeout = std::chrono::seconds(*t);
+    }
+    auto done = op == "shutdown" ? co_await g->shutdown(timeout) : co_await g->restart(timeout);
+    if (!done) co_return done.error();
+    co_return json::value(g->info());
+  }
+  if (op == "destroy") {
+    auto done = co_await g->destroy();
+    if (!done) co_return done.error();
+    co_return json::value(g->info());
+  }
+  if (op == "reboot") {
+    auto done = co_await g->reboot();
+    if (!done) co_return done.error();
+    co_return json::value(g->info());
+  }
+  if (auto live = co_await handle_live_op(*g, request); live.handled) co_return std::move(live.reply);
+  co_return make_error(errc::invalid_value,
+                       "unknown op \"" + op +
+                           "\" (valid: list, dominfo, domxml, vcpuinfo, vcpupin, setvcpus, attach-memory, "
+                           "detach-memory, start, shutdown, destroy, reboot, restart, reload, capabilities, events)");
+}
+
+}  // namespace vnumad::reactor

@@ -1,0 +1,43 @@
+// The control protocol (docs/control-protocol.md): newline-delimited JSON.
+//   request  {"id": <any>, "op": "<verb>", "args": {...}}
+//   reply    {"id": <same>, "ok": true, "result": <any>}
+//            {"id": <same>, "ok": false, "error": {"code": "<errc>", "message": "..."}}
+//   event    {"event": "<kind>", "guest": "<name>", ...}   (only after op "events")
+// Pure encoding and decoding; the socket side is control_server.
+#pragma once
+
+#include "util/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace vnumad::reactor {
+
+// Requests longer than this are refused (and the connection closed), so a
+// client cannot make the daemon buffer without bound.
+inline constexpr std::size_t max_request_bytes = 64 * 1024;
+
+struct control_request {
+  boost::json::value id;      // echoed back; null when the request had none
+  std::string op;
+  boost::json::object args;
+};
+
+// Decodes one line. On failure the error says what is wrong; `id_out` still
+// receives the id when the line was an object that had one, so the error reply
+// can carry it.
+result<control_request> parse_request(std::string_view line, boost::json::value& id_out);
+
+std::string encode_request(const control_request& request);
+std::string encode_ok(const boost::json::value& id, const boost::json::value& result);
+std::string encode_error(const boost::json::value& id, const error& e);
+
+// Helpers for argument access with precise errors ("args.vcpu: expected a
+// non-negative integer, got \"x\"").
+result<std::string> arg_string(const boost::json::object& args, std::string_view key);
+result<std::uint64_t> arg_uint(const boost::json::object& args, std::string_view key);
+
+}  // namespace vnumad::reactor

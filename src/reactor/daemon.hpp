@@ -1,0 +1,83 @@
+// vnumad itself: one io_context, one thread. Owns the host topology, the
+// ledger, every guest, the config-dir watcher, the control socket and the
+// signal handlers, and routes events between them.
+#pragma once
+
+#include "cgroup/cgroup_fs.hpp"
+#include "config/daemon_config.hpp"
+#include "reactor/config_watcher.hpp"
+#include "reactor/control_server.hpp"
+#include "reactor/guest.hpp"
+#include "reactor/signals.hpp"
+#include "reactor/state_store.hpp"
+#include "vnuma/host_topology.hpp"
+#include "vnuma/ledger.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace vnumad::reactor {
+
+struct daemon_options {
+  config::daemon_config cfg;
+  std::filesystem::path log_dir = "/var/log/vnumad";
+  // For tests and planning: an hwloc XML instead of the live host.
+  std::optional<std::filesystem::path> topology_file;
+};
+
+class daemon {
+ public:
+  daemon(boost::asio::io_context& io, daemon_options options);
+  ~daemon();
+
+  // Loads the host, re-attaches to running guests, scans the config dir,
+  // starts the watcher, the control socket and signals, then tells systemd
+  // READY=1. Errors here are fatal for the daemon (logged by main).
+  boost::asio::awaitable<result<void>> start();
+  // Stops watching and serving; guests keep running (SIGTERM semantics).
+  void stop();
+  bool stopped() const { return stopped_; }
+
+  // Control-socket verbs (control_ops.cpp).
+  boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, access_level access);
+
+  // Config-dir events.
+  boost::asio::awaitable<void> on_file_changed(std::filesystem::path file, bool start_if_inactive = true);
+  boost::asio::awaitable<void> on_file_removed(std::filesystem::path file);
+  // SIGHUP and `vnumactl reload`: compare the dir with what is known.
+  boost::asio::awaitable<void> rescan();
+
+  guest* find_guest(std::string_view name);
+  const vnuma::host_topology& host() const { return host_; }
+  vnuma::ledger& ledger() { return *ledger_; }
+  const config::daemon_config& cfg() const { return options_.cfg; }
+
+ private:
+  boost::asio::awaitable<void> reattach_all();
+  void notify_systemd(const std::string& state) const;
+  void publish(boost::json::object event);
+  void start_watchdog();
+
+  boost::asio::io_context& io_;
+  daemon_options options_;
+  vnuma::host_topology host_;
+  std::unique_ptr<vnuma::ledger> ledger_;
+  state_store store_;
+  std::unique_ptr<guest_context> context_;
+  std::unique_ptr<control_server> control_;
+  std::unique_ptr<config_watcher> watcher_;
+  std::unique_ptr<signal_handlers> signals_;
+  std::map<std::string, std::shared_ptr<guest>, std::less<>> guests_;      // by name
+  std::map<std::filesystem::path, std::string> file_owner_;              // config file -> guest name
+  boost::asio::steady_timer watchdog_;
+  bool stopped_ = false;
+};
+
+}  // namespace vnumad::reactor

@@ -1,0 +1,328 @@
+// The start pipeline and re-attachment. The state machine driven by QMP events
+// and QEMU's exit is in guest_lifecycle.cpp.
+#include "reactor/guest.hpp"
+
+#include "config/domain_xml.hpp"
+#include "qemu/argv.hpp"
+#include "qemu/hugetlbfs.hpp"
+#include "qmp/qmp_commands.hpp"
+#include "reactor/logging.hpp"
+#include "vnuma/place.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <ctime>
+
+namespace vnumad::reactor {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+std::string_view to_string(guest_state s) {
+  switch (s) {
+    case guest_state::shut_off: return "shut off";
+    case guest_state::starting: return "starting";
+    case guest_state::running: return "running";
+    case guest_state::paused: return "paused";
+    case guest_state::in_shutdown: return "in shutdown";
+    case guest_state::crashed: return "crashed";
+  }
+  return "unknown";
+}
+
+// What a failed start must undo, newest first (libvirt's qemuProcessStop for a
+// half-done qemuProcessStart).
+struct guest::undo_stack {
+  std::vector<std::function<void()>> steps;
+  bool armed = true;
+  ~undo_stack() {
+    if (!armed) return;
+    for (auto it = steps.rbegin(); it != steps.rend(); ++it) (*it)();
+  }
+};
+
+guest::guest(guest_context& ctx, config::domain definition, std::filesystem::path config_file)
+    : ctx_(ctx),
+      definition_(std::move(definition)),
+      config_file_(std::move(config_file)),
+      exited_(ctx.io),
+      backoff_(ctx.io) {}
+
+guest::~guest() = default;
+
+std::optional<pid_t> guest::pid() const {
+  if (process_) return process_->pid();
+  return std::nullopt;
+}
+
+const vnuma::placement* guest::placement() const { return ctx_.ledger.find(name()); }
+
+void guest::log_info(const std::string& message) const { log_guest(log_level::info, name(), message); }
+void guest::log_error(const std::string& message) const { log_guest(log_level::error, name(), message); }
+
+void guest::set_state(guest_state s, std::string_view reason) {
+  if (s == state_ && reason.empty()) return;
+  state_ = s;
+  json::object ev{{"event", "state"}, {"guest", name()}, {"state", std::string(to_string(s))}};
+  if (!reason.empty()) ev["reason"] = std::string(reason);
+  if (ctx_.publish) ctx_.publish(std::move(ev));
+}
+
+awaitable<result<void>> guest::start() {
+  if (process_) co_return make_error(errc::busy, "guest '" + name() + "' is already running");
+  backoff_.cancel();
+  busy_ = true;
+  set_state(guest_state::starting);
+  auto started = co_await run_start_pipeline();
+  busy_ = false;
+  if (!started) {
+    log_error("start failed: " + started.error().message);
+    set_state(guest_state::shut_off, started.error().message);
+    if (ctx_.publish)
+      ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", started.error().message}});
+    co_return started.error();
+  }
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::run_start_pipeline() {
+  undo_stack undo;
+  const std::string& guest_name = name();
+
+  // 1. expand and hold the resources in the ledger
+  vnuma::expand_options options{.allow_overcommit = ctx_.cfg.overcommit, .reserved_cpus = ctx_.reserved_cpus};
+  auto placed = vnuma::place(definition_, ctx_.host, ctx_.ledger, options);
+  if (!placed) co_return placed.error();
+  for (const auto& warning : placed->place.warnings) log_guest(log_level::warning, guest_name, warning);
+  if (auto held = ctx_.ledger.add(placed->place, ctx_.cfg.overcommit); !held) co_return held.error();
+  undo.steps.push_back([this] { ctx_.ledger.remove(name()); });
+  running_ = std::move(placed->domain);
+
+  // 2. the command line
+  if (auto ok = ctx_.store.prepare(guest_name); !ok) co_return ok.error();
+  undo.steps.push_back([this] { (void)ctx_.store.remove(name()); });
+  qemu::host_facts facts;
+  facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
+  facts.host_nodes = ctx_.host.node_ids();
+  std::set<std::uint64_t> page_sizes{ctx_.host.default_hugepage_bytes};
+  for (const auto& node : ctx_.host.nodes)
+    for (const auto& [size, count] : node.hugepages_total) page_sizes.insert(size);
+  facts.hugetlbfs_mounts = qemu::hugetlbfs_mounts_with_defaults(page_sizes, ctx_.host.default_hugepage_bytes);
+  facts.default_hugepage_bytes = ctx_.host.default_hugepage_bytes;
+  facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
+  facts.state_dir = ctx_.store.guest_dir(guest_name).string();
+  facts.runas = ctx_.cfg.runas;
+  auto argv = qemu::build_argv(running_, facts);
+  if (!argv) co_return argv.error();
+  std::error_code ignored;
+  std::filesystem::remove(facts.qmp_socket_path, ignored);
+
+  // 3. spawn QEMU paused (-S), in its own session, memory bound to the guest's nodes
+  qemu::spawn_options spawn;
+  spawn.argv = std::move(*argv);
+  std::filesystem::create_directories(ctx_.log_dir, ignored);
+  spawn.log_file = ctx_.log_dir / (guest_name + ".log");
+  for (const auto& cell : placed->place.cells) spawn.membind_nodes.insert(cell.host_node);
+  auto proc = qemu::process::spawn(ctx_.io.get_executor(), spawn);
+  if (!proc) co_return proc.error();
+  process_ = std::move(*proc);
+  ++generation_;
+  stopping_ = restart_after_exit_ = poweroff_seen_ = false;
+  undo.steps.push_back([this] {
+    if (qmp_) qmp_->close();
+    qmp_.reset();
+    if (!process_) return;
+    (void)process_->send_signal(SIGKILL);
+    // Reap it in the background: SIGKILL makes that immediate.
+    auto dying = std::make_shared<qemu::process>(std::move(*process_));
+    process_.reset();
+    asio::co_spawn(ctx_.io, [dying]() -> awaitable<void> { co_await dying->wait_exit(); }, asio::detached);
+  });
+  run_started_ = std::chrono::steady_clock::now();
+  record_ = guest_record{.name = guest_name,
+                         .pid = process_->pid(),
+                         .phase = start_phase::starting,
+                         .config_file = config_file_,
+                         .expanded_xml = config::write_domain_xml(running_),
+                         .place = placed->place,
+                         .started_at = static_cast<std::int64_t>(std::time(nullptr))};
+  if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
+  log_info("QEMU started, pid " + std::to_string(process_->pid()));
+
+  // 4. QMP: connect while watching for an early exit (bad option, missing kernel)
+  qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
+  {
+    auto connected = co_await (qmp_->connect(facts.qmp_socket_path, 15s) || process_->wait_exit());
+    if (connected.index() == 1) {
+      std::string why = qemu::qemu_error_message(spawn.log_file);
+      co_return make_error(errc::process_failed,
+                           "QEMU exited during start-up: " + (why.empty() ? std::string("no message") : why));
+    }
+    if (auto& c = std::get<0>(connected); !c) co_return c.error();
+  }
+  if (auto negotiated = co_await qmp_->negotiate(10s); !negotiated) co_return negotiated.error();
+  std::uint64_t generation = generation_;
+  qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
+    if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
+  });
+
+  // 5. vCPUs that are online at boot but hotpluggable, at their topology slots
+  if (auto plugged = co_await plug_boot_vcpus(); !plugged) co_return plugged.error();
+
+  // 6. pin every vCPU thread and the emulator
+  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, guest_name,
+                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+  if (!cg) co_return cg.error();
+  cgroup_ = std::move(*cg);
+  undo.steps.push_back([this] {
+    if (cgroup_) (void)cgroup_->remove();
+    cgroup_.reset();
+  });
+  if (auto pinned = co_await pin_all(); !pinned) co_return pinned.error();
+
+  // 7. run
+  if (auto resumed = co_await qmp_->execute(qmp::cont(), 10s); !resumed) co_return resumed.error();
+  record_.phase = start_phase::running;
+  if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
+  undo.armed = false;
+  set_state(guest_state::running);
+  log_info("running: " + std::to_string(vcpu_threads_.size()) + " vCPUs pinned");
+  watch(generation_);
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::plug_boot_vcpus() {
+  auto wanted = qemu::vcpus_to_hotplug(running_);
+  if (!wanted) co_return wanted.error();
+  if (wanted->empty()) co_return result<void>{};
+  auto reply = co_await qmp_->execute(qmp::query_hotpluggable_cpus(), 10s);
+  if (!reply) co_return reply.error();
+  auto slots = qmp::decode_hotpluggable_cpus(*reply);
+  if (!slots) co_return slots.error();
+  for (const auto& v : *wanted) {
+    const qmp::hotpluggable_cpu* slot = nullptr;
+    for (const auto& s : *slots)
+      if (!s.plugged() && s.props.socket_id.value_or(0) == v.socket_id && s.props.core_id.value_or(0) == v.core_id &&
+          s.props.thread_id.value_or(0) == v.thread_id && s.props.die_id.value_or(0) == v.die_id)
+        slot = &s;
+    if (!slot)
+      co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
+                                                std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +
+                                                " thread " + std::to_string(v.thread_id) + ")");
+    auto added = co_await qmp_->execute(qmp::device_add_cpu(slot->type, v.qom_id, slot->props), 10s);
+    if (!added) co_return added.error();
+  }
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::refresh_vcpu_threads() {
+  auto reply = co_await qmp_->execute(qmp::query_cpus_fast(), 10s);
+  if (!reply) co_return reply.error();
+  auto cpus = qmp::decode_cpus_fast(*reply);
+  if (!cpus) co_return cpus.error();
+  // libvirt numbers vCPUs in topology order; map each QEMU CPU back by its props.
+  const auto topo = running_.cpu.topology.value_or(config::cpu_topology{1, 1, 1, running_.vcpu.max, 1});
+  vcpu_threads_.clear();
+  for (const auto& c : *cpus) {
+    auto socket = static_cast<unsigned>(c.props.socket_id.value_or(0));
+    auto die = static_cast<unsigned>(c.props.die_id.value_or(0));
+    auto core = static_cast<unsigned>(c.props.core_id.value_or(0));
+    auto thread = static_cast<unsigned>(c.props.thread_id.value_or(0));
+    unsigned id = ((socket * topo.dies + die) * topo.cores + core) * topo.threads + thread;
+    vcpu_threads_[id] = static_cast<pid_t>(c.thread_id);
+  }
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::pin_all() {
+  if (auto refreshed = co_await refresh_vcpu_threads(); !refreshed) co_return refreshed.error();
+  const vnuma::placement* place = placement();
+  if (!place) co_return make_error(errc::not_found, "guest '" + name() + "' is not in the ledger");
+  config::id_set all_nodes;
+  for (const auto& cell : place->cells) all_nodes.insert(cell.host_node);
+  for (const auto& [vcpu, tid] : vcpu_threads_) {
+    config::id_set cpus = ctx_.host.all_cpus();
+    config::id_set mems = all_nodes;
+    if (vcpu < place->vcpus.size() && !place->vcpus[vcpu].host_cpus.empty()) {
+      cpus = place->vcpus[vcpu].host_cpus;
+      for (const auto& cell : place->cells)
+        if (cell.cell == place->vcpus[vcpu].cell) mems = {cell.host_node};
+    }
+    if (auto pinned = cgroup_->pin_vcpu(tid, vcpu, cpus, mems); !pinned) co_return pinned.error();
+  }
+  config::id_set emulator = place->emulator_cpus.empty() ? ctx_.host.all_cpus() : place->emulator_cpus;
+  if (auto pinned = cgroup_->pin_emulator(process_->pid(), emulator, all_nodes); !pinned) co_return pinned.error();
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::attach(guest_record record) {
+  const std::string where = "state of guest '" + name() + "'";
+  auto stale = [&](const std::string& why) -> result<void> {
+    log_info("not re-attaching (" + why + "): cleaning up its state");
+    if (auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name())) (void)cg->remove();
+    (void)ctx_.store.remove(name());
+    return make_error(errc::not_found, where + ": " + why);
+  };
+  if (!qemu::process_is_qemu_for(record.pid, "guest=" + name() + ","))
+    co_return stale("QEMU pid " + std::to_string(record.pid) + " is gone");
+  auto proc = qemu::process::attach(ctx_.io.get_executor(), record.pid);
+  if (!proc) co_return stale(proc.error().message);
+  if (record.phase == start_phase::starting) {
+    // The daemon died mid-start: that QEMU never ran the guest. Start afresh.
+    (void)proc->send_signal(SIGKILL);
+    co_await proc->wait_exit();
+    co_return stale("it was half-started when the daemon stopped");
+  }
+  auto parsed = config::parse_domain_string(record.expanded_xml, (ctx_.store.guest_dir(name()) / "domain.xml").string());
+  if (!parsed) co_return stale(parsed.error().message);
+  running_ = std::move(*parsed);
+  // Already on the host, so capacity checks do not apply: just hold it again.
+  if (auto held = ctx_.ledger.add(record.place, true); !held) co_return stale(held.error().message);
+  process_ = std::move(*proc);
+  ++generation_;
+  stopping_ = restart_after_exit_ = poweroff_seen_ = false;
+  record_ = std::move(record);
+  run_started_ = std::chrono::steady_clock::now();
+
+  qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
+  auto fail = [&](const error& e) -> result<void> {
+    // QEMU runs but cannot be driven: leave it alone rather than kill a guest,
+    // and say so. Its resources stay held.
+    log_error("re-attach incomplete: " + e.message);
+    return e;
+  };
+  if (auto c = co_await qmp_->connect(ctx_.store.qmp_socket(name()).string(), 5s); !c) co_return fail(c.error());
+  if (auto n = co_await qmp_->negotiate(5s); !n) co_return fail(n.error());
+  std::uint64_t generation = generation_;
+  qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
+    if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
+  });
+  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name(),
+                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+  if (!cg) co_return fail(cg.error());
+  cgroup_ = std::move(*cg);
+  if (auto pinned = co_await pin_all(); !pinned) co_return fail(pinned.error());
+  if (auto verified = cgroup_->verify(); !verified) co_return fail(verified.error());
+  auto status_reply = co_await qmp_->execute(qmp::query_status(), 5s);
+  auto status = status_reply ? qmp::decode_status(*status_reply) : result<qmp::vm_status>(status_reply.error());
+  set_state(status && status->running ? guest_state::running : guest_state::paused);
+  log_info("re-attached to QEMU pid " + std::to_string(process_->pid()) + ", pinning verified");
+  watch(generation_);
+  co_return result<void>{};
+}
+
+result<void> guest::save_record() {
+  if (const vnuma::placement* p = placement()) record_.place = *p;
+  record_.expanded_xml = config::write_domain_xml(running_);
+  return ctx_.store.save(record_);
+}
+
+}  // namespace vnumad::reactor

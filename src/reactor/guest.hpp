@@ -1,0 +1,144 @@
+// One supervised guest: its start pipeline (expand -> ledger -> argv -> spawn
+// paused -> QMP -> hotplug vCPUs -> pin -> cont), its re-attachment after a
+// daemon restart, and the state machine that QMP events and QEMU's exit drive
+// (on_poweroff / on_reboot / on_crash, restarts with backoff).
+#pragma once
+
+#include "cgroup/guest_cgroup.hpp"
+#include "config/daemon_config.hpp"
+#include "config/domain.hpp"
+#include "qemu/process.hpp"
+#include "qmp/qmp_client.hpp"
+#include "reactor/state_store.hpp"
+#include "vnuma/host_topology.hpp"
+#include "vnuma/ledger.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vnumad::reactor {
+
+// The words virsh uses, so operators read them without a legend.
+enum class guest_state { shut_off, starting, running, paused, in_shutdown, crashed };
+std::string_view to_string(guest_state s);
+
+// What every guest shares; owned by the daemon.
+struct guest_context {
+  boost::asio::io_context& io;
+  const config::daemon_config& cfg;
+  const vnuma::host_topology& host;
+  config::id_set reserved_cpus;
+  vnuma::ledger& ledger;
+  state_store& store;
+  cgroup::cgroup_fs cgroups;
+  std::filesystem::path log_dir;
+  // Sends an event to control-socket subscribers ({"event": ..., "guest": ...}).
+  std::function<void(boost::json::object)> publish;
+};
+
+class guest : public std::enable_shared_from_this<guest> {
+ public:
+  guest(guest_context& ctx, config::domain definition, std::filesystem::path config_file);
+  ~guest();
+
+  const std::string& name() const { return definition_.name; }
+  const std::filesystem::path& config_file() const { return config_file_; }
+  guest_state state() const { return state_; }
+  bool is_active() const { return process_.has_value(); }
+  std::optional<pid_t> pid() const;
+  const config::domain& definition() const { return definition_; }
+  // The expanded domain QEMU runs (valid while active).
+  const config::domain& running_domain() const { return running_; }
+  const std::vector<std::string>& pending_changes() const { return pending_; }
+
+  // Runs the start pipeline. On failure every step already done is undone
+  // (QEMU killed, cgroups removed, ledger released, state dir removed) and the
+  // error carries QEMU's own message when QEMU said something.
+  boost::asio::awaitable<result<void>> start();
+  // Re-attaches to a QEMU found in the state dir after a daemon restart: same
+  // pid, QMP reconnected, pinning re-applied and verified, ledger entry
+  // restored. Fails (and cleans up) for a stale or half-started record.
+  boost::asio::awaitable<result<void>> attach(guest_record record);
+  // ACPI power button, then `quit` after `timeout`, then SIGKILL.
+  boost::asio::awaitable<result<void>> shutdown(std::chrono::seconds timeout);
+  // Immediate stop (quit, then SIGKILL).
+  boost::asio::awaitable<result<void>> destroy();
+  // Guest reset (system_reset): the guest reboots in the same QEMU.
+  boost::asio::awaitable<result<void>> reboot();
+  // Stop and start again: applies pending cold changes.
+  boost::asio::awaitable<result<void>> restart(std::chrono::seconds timeout);
+
+  // A new definition from the config dir (same name). Returns the element
+  // names that changed and could not be applied live (held as pending).
+  std::vector<std::string> set_definition(config::domain d);
+  // Stops supervising without touching QEMU (daemon shutdown: guests live on).
+  void detach();
+
+  // dominfo: state, pid, vCPUs, memory, cells -> host nodes, pending changes.
+  boost::json::object info() const;
+  // Access for live operations (setvcpus, attach-memory, vcpupin).
+  qmp::qmp_client* qmp() { return qmp_.get(); }
+  cgroup::guest_cgroup* cgroups() { return cgroup_ ? &*cgroup_ : nullptr; }
+  const vnuma::placement* placement() const;
+  guest_context& context() { return ctx_; }
+  // vCPU id -> host thread id, from the last query-cpus-fast.
+  const std::map<unsigned, pid_t>& vcpu_threads() const { return vcpu_threads_; }
+  boost::asio::awaitable<result<void>> refresh_vcpu_threads();
+  // Record the current running domain/placement in the state dir.
+  result<void> save_record();
+  // Running domain edits done live (vCPU count, dimms, pins).
+  config::domain& running_domain_mutable() { return running_; }
+  // One operation at a time per guest (start, stop, hotplug).
+  bool busy() const { return busy_; }
+  void set_busy(bool b) { busy_ = b; }
+
+ private:
+  struct undo_stack;
+  boost::asio::awaitable<result<void>> run_start_pipeline();
+  boost::asio::awaitable<result<void>> plug_boot_vcpus();
+  boost::asio::awaitable<result<void>> pin_all();
+  void watch(std::uint64_t generation);
+  void on_qmp_event(const qmp::qmp_event& event);
+  void on_exit(std::optional<int> status);
+  void apply_policy(config::lifecycle_action action, std::string_view why);
+  boost::asio::awaitable<result<void>> stop_qemu(bool graceful, std::chrono::seconds timeout);
+  boost::asio::awaitable<bool> wait_for_exit(std::chrono::milliseconds timeout);
+  void release_resources();
+  void set_state(guest_state s, std::string_view reason = {});
+  void schedule_restart();
+  void log_info(const std::string& message) const;
+  void log_error(const std::string& message) const;
+
+  guest_context& ctx_;
+  config::domain definition_;          // as in the config dir
+  std::filesystem::path config_file_;
+  config::domain running_;             // expanded, what QEMU runs
+  guest_record record_;
+  std::optional<qemu::process> process_;
+  std::unique_ptr<qmp::qmp_client> qmp_;
+  std::optional<cgroup::guest_cgroup> cgroup_;
+  std::map<unsigned, pid_t> vcpu_threads_;
+  guest_state state_ = guest_state::shut_off;
+  std::vector<std::string> pending_;
+  bool busy_ = false;
+  bool stopping_ = false;              // we asked QEMU to go: its exit is not a crash
+  bool restart_after_exit_ = false;
+  bool poweroff_seen_ = false;         // the guest shut itself down
+  std::uint64_t generation_ = 0;       // bumps per QEMU run, so stale callbacks are ignored
+  unsigned quick_failures_ = 0;        // consecutive runs that died young, for backoff
+  std::chrono::steady_clock::time_point run_started_;
+  boost::asio::steady_timer exited_;   // cancelled when QEMU exits (condition variable)
+  boost::asio::steady_timer backoff_;
+};
+
+}  // namespace vnumad::reactor

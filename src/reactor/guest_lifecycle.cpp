@@ -1,0 +1,319 @@
+// The guest state machine: QMP events and QEMU's exit drive it; <on_poweroff>,
+// <on_reboot> and <on_crash> decide what happens (QEMU runs with -no-shutdown,
+// so a guest power-off leaves QEMU alive and vnumad decides, as libvirt does).
+#include "reactor/guest.hpp"
+
+#include "config/domain_xml.hpp"
+#include "config/units.hpp"
+#include "qmp/qmp_commands.hpp"
+#include "reactor/logging.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/property_tree/xml_parser.hpp>
+
+#include <csignal>
+#include <sstream>
+
+namespace vnumad::reactor {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+using namespace asio::experimental::awaitable_operators;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A run shorter than this counts as a quick failure for the restart backoff.
+constexpr auto stable_run = 60s;
+constexpr auto max_backoff = 60s;
+
+std::string describe(const std::optional<int>& status) {
+  return status ? qemu::describe_wait_status(*status) : std::string("exited (status unknown: not our child)");
+}
+
+}  // namespace
+
+void guest::watch(std::uint64_t generation) {
+  // One watcher per QEMU run: it waits for the pidfd and hands the exit to
+  // on_exit. `generation` keeps a watcher of an older run from acting.
+  asio::co_spawn(
+      ctx_.io,
+      [self = shared_from_this(), generation]() -> awaitable<void> {
+        if (!self->process_) co_return;
+        auto status = co_await self->process_->wait_exit();
+        if (self->generation_ != generation) co_return;
+        if (!status && status.error().code == errc::cancelled) co_return;
+        self->on_exit(status ? *status : std::nullopt);
+      },
+      asio::detached);
+}
+
+void guest::on_qmp_event(const qmp::qmp_event& ev) {
+  if (ctx_.publish)
+    ctx_.publish(json::object{{"event", "qmp"}, {"guest", name()}, {"name", ev.name}, {"data", ev.data}});
+  if (ev.name == "STOP") {
+    if (state_ == guest_state::running) set_state(guest_state::paused);
+  } else if (ev.name == "RESUME") {
+    set_state(guest_state::running);
+  } else if (ev.name == "SHUTDOWN") {
+    const json::value* reason = ev.data.if_contains("reason");
+    std::string why = reason && reason->is_string() ? std::string(reason->as_string()) : "";
+    if (stopping_) {
+      // Our own power button worked: with -no-shutdown QEMU waits, so end it.
+      if (why == "guest-shutdown" && qmp_)
+        asio::co_spawn(
+            ctx_.io,
+            [self = shared_from_this()]() -> awaitable<void> {
+              if (self->qmp_) (void)co_await self->qmp_->execute(qmp::quit(), 5s);
+            },
+            asio::detached);
+      return;
+    }
+    if (why == "guest-shutdown" || why == "guest-panic") {
+      poweroff_seen_ = true;
+      apply_policy(why == "guest-panic" ? definition_.on_crash : definition_.on_poweroff,
+                   "the guest " + std::string(why == "guest-panic" ? "panicked" : "powered off"));
+    }
+  } else if (ev.name == "RESET") {
+    const json::value* reason = ev.data.if_contains("reason");
+    bool by_guest = reason && reason->is_string() && reason->as_string() == "guest-reset";
+    if (!by_guest || stopping_) return;
+    if (!pending_.empty() && definition_.on_reboot == config::lifecycle_action::restart) {
+      log_info("guest rebooted: restarting QEMU to apply pending changes");
+      apply_policy(config::lifecycle_action::restart, "reboot with pending changes");
+    } else if (definition_.on_reboot != config::lifecycle_action::restart) {
+      apply_policy(definition_.on_reboot, "the guest rebooted");
+    }
+  } else if (ev.name == "GUEST_PANICKED") {
+    if (!stopping_) apply_policy(definition_.on_crash, "the guest panicked");
+  }
+}
+
+void guest::apply_policy(config::lifecycle_action action, std::string_view why) {
+  log_info(std::string(why) + ": <" + std::string(to_string(action)) + "> applies");
+  switch (action) {
+    case config::lifecycle_action::preserve:
+      // Keep QEMU as it is (paused after a power-off with -no-shutdown).
+      set_state(poweroff_seen_ ? guest_state::shut_off : guest_state::crashed, why);
+      return;
+    case config::lifecycle_action::restart:
+    case config::lifecycle_action::rename_restart:
+    case config::lifecycle_action::coredump_restart:
+      restart_after_exit_ = true;
+      break;
+    default:
+      break;
+  }
+  asio::co_spawn(
+      ctx_.io,
+      [self = shared_from_this()]() -> awaitable<void> { co_await self->stop_qemu(false, 0s); },
+      asio::detached);
+}
+
+void guest::on_exit(std::optional<int> status) {
+  bool expected = stopping_ || poweroff_seen_;
+  bool restart = restart_after_exit_;
+  auto lived = std::chrono::steady_clock::now() - run_started_;
+  if (qmp_) qmp_->close();
+  release_resources();
+  exited_.cancel();  // wakes stop_qemu / wait_for_exit
+  if (expected) {
+    log_info("QEMU " + describe(status));
+    set_state(guest_state::shut_off, restart ? "restarting" : "");
+    if (restart) schedule_restart();
+    return;
+  }
+  // QEMU died without being asked: a crash (kill -9, abort, OOM killer).
+  log_error("QEMU " + describe(status) + " unexpectedly: <on_crash>" +
+            std::string(to_string(definition_.on_crash)) + "</on_crash> applies");
+  set_state(guest_state::crashed, describe(status));
+  if (ctx_.publish)
+    ctx_.publish(json::object{{"event", "crashed"}, {"guest", name()}, {"status", describe(status)}});
+  if (lived >= stable_run) quick_failures_ = 0;
+  switch (definition_.on_crash) {
+    case config::lifecycle_action::restart:
+    case config::lifecycle_action::rename_restart:
+    case config::lifecycle_action::coredump_restart:
+      schedule_restart();
+      break;
+    default:
+      break;  // destroy: resources released above; preserve: nothing left to keep
+  }
+}
+
+void guest::schedule_restart() {
+  // Exponential backoff for guests that die young, so a guest that crashes at
+  // boot cannot make the daemon spin: 0 s, 1 s, 2 s, 4 s ... capped.
+  std::chrono::seconds delay{0};
+  if (quick_failures_ > 0) delay = std::min<std::chrono::seconds>(max_backoff, std::chrono::seconds(1L << std::min(quick_failures_ - 1, 6u)));
+  ++quick_failures_;
+  if (delay > 0s) log_info("restarting in " + std::to_string(delay.count()) + " s");
+  backoff_.expires_after(delay);
+  backoff_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->process_) return;
+    asio::co_spawn(self->ctx_.io, [self]() -> awaitable<void> { co_await self->start(); }, asio::detached);
+  });
+}
+
+void guest::release_resources() {
+  if (cgroup_) {
+    if (auto removed = cgroup_->remove(); !removed) log_error(removed.error().message);
+    cgroup_.reset();
+  }
+  ctx_.ledger.remove(name());
+  (void)ctx_.store.remove(name());
+  qmp_.reset();
+  process_.reset();
+  vcpu_threads_.clear();
+  ++generation_;
+}
+
+awaitable<bool> guest::wait_for_exit(std::chrono::milliseconds timeout) {
+  if (!process_) co_return true;
+  exited_.expires_at(std::chrono::steady_clock::time_point::max());
+  asio::steady_timer deadline(ctx_.io, timeout);
+  co_await (exited_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+            deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+  co_return !process_;
+}
+
+awaitable<result<void>> guest::stop_qemu(bool graceful, std::chrono::seconds timeout) {
+  if (!process_) co_return result<void>{};
+  stopping_ = true;
+  if (graceful && qmp_ && qmp_->is_open()) {
+    set_state(guest_state::in_shutdown);
+    if (auto pressed = co_await qmp_->execute(qmp::system_powerdown(), 5s); pressed) {
+      if (co_await wait_for_exit(timeout)) co_return result<void>{};
+      log_info("no power-off after " + std::to_string(timeout.count()) + " s: quitting QEMU");
+    }
+  }
+  if (qmp_ && qmp_->is_open()) {
+    (void)co_await qmp_->execute(qmp::quit(), 5s);
+    if (co_await wait_for_exit(10s)) co_return result<void>{};
+  }
+  if (process_) (void)process_->send_signal(SIGKILL);
+  if (co_await wait_for_exit(10s)) co_return result<void>{};
+  co_return make_error(errc::timeout, "QEMU of guest '" + name() + "' did not exit after SIGKILL");
+}
+
+awaitable<result<void>> guest::shutdown(std::chrono::seconds timeout) {
+  backoff_.cancel();
+  if (!process_) {
+    set_state(guest_state::shut_off);
+    co_return result<void>{};
+  }
+  restart_after_exit_ = false;
+  co_return co_await stop_qemu(true, timeout);
+}
+
+awaitable<result<void>> guest::destroy() {
+  backoff_.cancel();
+  if (!process_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  restart_after_exit_ = false;
+  co_return co_await stop_qemu(false, 0s);
+}
+
+awaitable<result<void>> guest::reboot() {
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  auto reset = co_await qmp_->execute(qmp::system_reset(), 5s);
+  if (!reset) co_return reset.error();
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
+  if (process_) {
+    restart_after_exit_ = false;
+    if (auto stopped = co_await stop_qemu(true, timeout); !stopped) co_return stopped.error();
+  }
+  quick_failures_ = 0;
+  co_return co_await start();
+}
+
+void guest::detach() {
+  ++generation_;  // watchers and event callbacks of this run stop acting
+  backoff_.cancel();
+  if (qmp_) qmp_->close();
+  qmp_.reset();
+  process_.reset();
+  cgroup_.reset();
+}
+
+namespace {
+
+// The top-level elements whose text differs between two domains.
+std::vector<std::string> changed_elements(const config::domain& a, const config::domain& b) {
+  auto children = [](const config::domain& d) {
+    std::map<std::string, std::string> out;
+    boost::property_tree::ptree doc;
+    std::istringstream in(config::write_domain_xml(d));
+    boost::property_tree::read_xml(in, doc, boost::property_tree::xml_parser::trim_whitespace);
+    for (const auto& [tag, node] : doc.get_child("domain")) {
+      std::ostringstream text;
+      boost::property_tree::write_xml(text, node);
+      out[tag] += text.str();
+    }
+    return out;
+  };
+  auto left = children(a);
+  auto right = children(b);
+  std::vector<std::string> changed;
+  for (const auto& [tag, text] : left)
+    if (!right.contains(tag) || right[tag] != text) changed.push_back(tag);
+  for (const auto& [tag, text] : right)
+    if (!left.contains(tag)) changed.push_back(tag);
+  return changed;
+}
+
+}  // namespace
+
+std::vector<std::string> guest::set_definition(config::domain d) {
+  std::vector<std::string> changed = changed_elements(definition_, d);
+  definition_ = std::move(d);
+  if (!process_) {
+    pending_.clear();
+    return {};
+  }
+  for (const auto& tag : changed)
+    if (std::find(pending_.begin(), pending_.end(), tag) == pending_.end()) pending_.push_back(tag);
+  return changed;
+}
+
+json::object guest::info() const {
+  json::object o;
+  o["name"] = name();
+  o["state"] = std::string(to_string(state_));
+  o["config_file"] = config_file_.string();
+  if (process_) o["pid"] = process_->pid();
+  const config::domain& d = process_ ? running_ : definition_;
+  if (d.uuid) o["uuid"] = *d.uuid;
+  o["vcpus_max"] = d.vcpu.max;
+  o["vcpus_online"] = process_ ? vcpu_threads_.size() : 0;
+  o["memory_bytes"] = d.total_memory_bytes();
+  json::array cells;
+  if (const vnuma::placement* p = placement(); p && process_) {
+    for (const auto& c : p->cells)
+      cells.push_back(json::object{{"cell", c.cell},
+                                   {"host_node", c.host_node},
+                                   {"vcpus", config::format_id_set(c.vcpus)},
+                                   {"memory_bytes", c.memory_bytes}});
+    std::uint64_t total = 0;
+    for (const auto& [node, bytes] : p->memory_per_node) total += bytes;
+    o["memory_bytes"] = total;
+  }
+  o["cells"] = std::move(cells);
+  json::array pending;
+  for (const auto& p : pending_) pending.push_back(json::value(p));
+  o["pending_changes"] = std::move(pending);
+  o["on_poweroff"] = std::string(to_string(definition_.on_poweroff));
+  o["on_reboot"] = std::string(to_string(definition_.on_reboot));
+  o["on_crash"] = std::string(to_string(definition_.on_crash));
+  return o;
+}
+
+}  // namespace vnumad::reactor

@@ -1,0 +1,423 @@
+#include "reactor/live_ops.hpp"
+
+#include "cgroup/affinity.hpp"
+#include "cgroup/proc.hpp"
+#include "config/units.hpp"
+#include "qmp/qmp_commands.hpp"
+#include "reactor/logging.hpp"
+#include "vnuma/hotplug_order.hpp"
+
+#include <boost/json.hpp>
+
+#include <sstream>
+
+namespace vnumad::reactor {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string bind_policy = "bind";
+
+error not_running(const guest& g) {
+  return make_error(errc::not_found, "guest '" + g.name() + "' is not running (state: " +
+                                         std::string(to_string(g.state())) + ")");
+}
+
+struct slot_ids {
+  unsigned socket, die, core, thread;
+};
+
+slot_ids slot_of(const config::domain& d, unsigned vcpu) {
+  auto t = d.cpu.topology.value_or(config::cpu_topology{1, 1, 1, d.vcpu.max, 1});
+  return {vcpu / (t.threads * t.cores * t.dies), (vcpu / (t.threads * t.cores)) % t.dies, (vcpu / t.threads) % t.cores,
+          vcpu % t.threads};
+}
+
+std::vector<config::id_set> cell_vcpus(const guest& g) {
+  std::vector<config::id_set> cells;
+  if (const vnuma::placement* p = g.placement())
+    for (const auto& c : p->cells) cells.push_back(c.vcpus);
+  if (cells.empty()) {
+    config::id_set all;
+    for (unsigned v = 0; v < g.running_domain().vcpu.max; ++v) all.insert(v);
+    cells.push_back(all);
+  }
+  return cells;
+}
+
+// The vCPU's pin and memory node from the placement.
+std::pair<config::id_set, config::id_set> pin_of(guest& g, unsigned vcpu) {
+  const vnuma::placement* p = g.placement();
+  config::id_set cpus = g.context().host.all_cpus();
+  config::id_set mems;
+  if (!p) return {cpus, mems};
+  for (const auto& c : p->cells) mems.insert(c.host_node);
+  if (vcpu < p->vcpus.size()) {
+    if (!p->vcpus[vcpu].host_cpus.empty()) cpus = p->vcpus[vcpu].host_cpus;
+    for (const auto& c : p->cells)
+      if (c.cell == p->vcpus[vcpu].cell) mems = {c.host_node};
+  }
+  return {cpus, mems};
+}
+
+void mark_online(config::domain& d, const config::id_set& online) {
+  d.vcpu.current = static_cast<unsigned>(online.size());
+  for (auto& v : d.vcpus) v.enabled = online.contains(v.id);
+}
+
+// Waits for DEVICE_DELETED of each id until the deadline; returns those seen.
+awaitable<std::set<std::string>> wait_deleted(qmp::qmp_client& qmp, std::set<std::string> ids,
+                                              std::chrono::milliseconds timeout) {
+  std::set<std::string> deleted;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (deleted.size() < ids.size()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) break;
+    auto ev = co_await qmp.next_event(left);
+    if (!ev) break;
+    if (ev->name != "DEVICE_DELETED") continue;
+    const json::value* dev = ev->data.if_contains("device");
+    if (dev && dev->is_string() && ids.contains(std::string(dev->as_string())))
+      deleted.insert(std::string(dev->as_string()));
+  }
+  co_return deleted;
+}
+
+}  // namespace
+
+config::id_set online_vcpus(const config::domain& d) {
+  config::id_set online;
+  if (!d.vcpus.empty()) {
+    for (const auto& v : d.vcpus)
+      if (v.enabled) online.insert(v.id);
+    return online;
+  }
+  for (unsigned v = 0; v < d.current_vcpus(); ++v) online.insert(v);
+  return online;
+}
+
+std::string affinity_map(const config::id_set& cpus, unsigned host_cpu_count) {
+  std::string map;
+  for (unsigned cpu = 0; cpu < host_cpu_count; ++cpu) map += cpus.contains(cpu) ? 'y' : '-';
+  return map;
+}
+
+result<json::value> vcpu_info(guest& g) {
+  if (!g.is_active()) return not_running(g);
+  const vnuma::placement* p = g.placement();
+  unsigned host_cpus = g.context().host.all_cpus().empty() ? 1 : *g.context().host.all_cpus().rbegin() + 1;
+  json::array vcpus;
+  config::id_set online = online_vcpus(g.running_domain());
+  for (unsigned v = 0; v < g.running_domain().vcpu.max; ++v) {
+    json::object o{{"vcpu", v}, {"online", online.contains(v)}};
+    if (p && v < p->vcpus.size()) o["cell"] = p->vcpus[v].cell;
+    if (auto t = g.vcpu_threads().find(v); t != g.vcpu_threads().end()) {
+      pid_t pid = g.pid().value_or(0);
+      o["thread_id"] = t->second;
+      if (auto affinity = cgroup::read_cpus_allowed_list(pid, t->second)) {
+        o["affinity"] = config::format_id_set(*affinity);
+        o["affinity_map"] = affinity_map(*affinity, host_cpus);
+      }
+      // Field 39 of /proc/PID/task/TID/stat: the CPU it last ran on.
+      if (auto stat = cgroup::read_text_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(t->second) +
+                                             "/stat")) {
+        auto close = stat->rfind(')');
+        std::istringstream fields(stat->substr(close + 2));
+        std::string field;
+        for (int i = 3; i <= 39 && fields >> field; ++i)
+          if (i == 39) o["host_cpu"] = std::stoi(field);
+      }
+    }
+    vcpus.push_back(std::move(o));
+  }
+  return json::value(json::object{{"name", g.name()}, {"host_cpus", host_cpus}, {"vcpus", std::move(vcpus)}});
+}
+
+awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono::milliseconds unplug_timeout) {
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  config::domain& d = g.running_domain_mutable();
+  if (target < 1 || target > d.vcpu.max)
+    co_return make_error(errc::invalid_value, "setvcpus " + std::to_string(target) + ": guest '" + g.name() +
+                                                  "' has vCPUs 1.." + std::to_string(d.vcpu.max));
+  config::id_set online = online_vcpus(d);
+  auto plan = vnuma::plan_setvcpus(online, cell_vcpus(g), target);
+  qmp::qmp_client& qmp = *g.qmp();
+  json::array added, removed, refused;
+
+  if (!plan.add.empty()) {
+    auto reply = co_await qmp.execute(qmp::query_hotpluggable_cpus(), 10s);
+    if (!reply) co_return reply.error();
+    auto slots = qmp::decode_hotpluggable_cpus(*reply);
+    if (!slots) co_return slots.error();
+    // Pause while plugging so that no new vCPU thread runs guest code before
+    // it is pinned.
+    bool was_running = g.state() == guest_state::running;
+    if (was_running)
+      if (auto stopped = co_await qmp.execute(qmp::stop(), 10s); !stopped) co_return stopped.error();
+    error failure{errc::qmp_error, ""};
+    for (unsigned v : plan.add) {
+      auto ids = slot_of(d, v);
+      const qmp::hotpluggable_cpu* slot = nullptr;
+      for (const auto& s : *slots)
+        if (!s.plugged() && s.props.socket_id.value_or(0) == ids.socket && s.props.die_id.value_or(0) == ids.die &&
+            s.props.core_id.value_or(0) == ids.core && s.props.thread_id.value_or(0) == ids.thread)
+          slot = &s;
+      if (!slot) {
+        failure = make_error(errc::qmp_error, "QEMU has no free slot for vCPU " + std::to_string(v));
+        break;
+      }
+      auto plugged = co_await qmp.execute(qmp::device_add_cpu(slot->type, "vcpu" + std::to_string(v), slot->props), 10s);
+      if (!plugged) {
+        failure = plugged.error();
+        break;
+      }
+      online.insert(v);
+      added.push_back(v);
+    }
+    if (auto refreshed = co_await g.refresh_vcpu_threads(); !refreshed && failure.message.empty())
+      failure = refreshed.error();
+    for (const auto& id : added) {
+      unsigned v = static_cast<unsigned>(id.as_int64());
+      auto [cpus, mems] = pin_of(g, v);
+      auto t = g.vcpu_threads().find(v);
+      if (t == g.vcpu_threads().end() || !g.cgroups()) continue;
+      if (auto pinned = g.cgroups()->pin_vcpu(t->second, v, cpus, mems); !pinned && failure.message.empty())
+        failure = pinned.error();
+    }
+    if (was_running && g.qmp())
+      if (auto resumed = co_await g.qmp()->execute(qmp::cont(), 10s); !resumed && failure.message.empty())
+        failure = resumed.error();
+    mark_online(d, online);
+    (void)g.save_record();
+    if (!failure.message.empty()) co_return failure;
+  }
+
+  if (!plan.remove.empty()) {
+    std::set<std::string> asked;
+    for (unsigned v : plan.remove) {
+      auto deleting = co_await qmp.execute(qmp::device_del("vcpu" + std::to_string(v)), 10s);
+      if (!deleting) {
+        refused.push_back(json::object{{"vcpu", v}, {"reason", deleting.error().message}});
+        continue;
+      }
+      asked.insert("vcpu" + std::to_string(v));
+    }
+    auto deleted = co_await wait_deleted(qmp, asked, unplug_timeout);
+    for (unsigned v : plan.remove) {
+      std::string id = "vcpu" + std::to_string(v);
+      if (deleted.contains(id)) {
+        online.erase(v);
+        removed.push_back(v);
+      } else if (asked.contains(id)) {
+        refused.push_back(json::object{
+            {"vcpu", v},
+            {"reason", "the guest did not release it within " + std::to_string(unplug_timeout.count()) + " ms"}});
+      }
+    }
+    if (g.is_active()) (void)co_await g.refresh_vcpu_threads();
+    mark_online(d, online);
+    (void)g.save_record();
+  }
+  if (!g.is_active()) co_return make_error(errc::process_failed, "QEMU of guest '" + g.name() + "' died during setvcpus");
+  json::object out{{"online", config::format_id_set(online)},
+                   {"count", online.size()},
+                   {"added", std::move(added)},
+                   {"removed", std::move(removed)},
+                   {"refused", refused}};
+  if (!refused.empty()) {
+    std::string list;
+    for (const auto& r : refused) list += (list.empty() ? "" : ", ") + json::serialize(r.at("vcpu"));
+    co_return make_error(errc::timeout, "guest '" + g.name() + "' refused to unplug vCPU(s) " + list +
+                                            "; online now: " + config::format_id_set(online));
+  }
+  co_return json::value(std::move(out));
+}
+
+awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint64_t bytes) {
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  config::domain& d = g.running_domain_mutable();
+  if (!d.max_memory_slots || !d.max_memory_bytes)
+    co_return make_error(errc::unsupported, "guest '" + g.name() +
+                                                "' has no <maxMemory slots='N'>: memory hotplug needs it in the XML");
+  if (bytes == 0 || bytes % (2 * config::MiB) != 0)
+    co_return make_error(errc::invalid_value, "attach-memory --size " + config::format_size(bytes) +
+                                                  ": must be a non-zero multiple of 2 MiB");
+  const vnuma::placement* p = g.placement();
+  const vnuma::cell_placement* target = nullptr;
+  if (p)
+    for (const auto& c : p->cells)
+      if (c.cell == cell) target = &c;
+  if (!target)
+    co_return make_error(errc::not_found, "guest '" + g.name() + "' has no cell " + std::to_string(cell));
+  std::uint64_t used = d.total_memory_bytes();
+  for (const auto& m : d.devices.memory_devices) used += m.target_size_bytes;
+  if (used + bytes > *d.max_memory_bytes)
+    co_return make_error(errc::insufficient_memory,
+                         "attach-memory: " + config::format_size(used) + " + " + config::format_size(bytes) +
+                             " exceeds <maxMemory> " + config::format_size(*d.max_memory_bytes));
+  if (d.devices.memory_devices.size() >= *d.max_memory_slots)
+    co_return make_error(errc::insufficient_memory, "attach-memory: all " + std::to_string(*d.max_memory_slots) +
+                                                        " <maxMemory> slots are in use");
+  unsigned node = target->host_node;
+  auto& ledger = g.context().ledger;
+  if (auto held = ledger.add_memory(g.name(), node, bytes, 0, g.context().cfg.overcommit); !held) co_return held.error();
+
+  // A free dimm id.
+  std::set<std::string> ids;
+  for (const auto& m : d.devices.memory_devices)
+    if (m.alias) ids.insert(*m.alias);
+  unsigned n = 0;
+  while (ids.contains("dimm" + std::to_string(n))) ++n;
+  std::string dimm = "dimm" + std::to_string(n);
+  std::string backend = "memdimm" + std::to_string(n);
+
+  // Commands built before co_await: GCC 12 mishandles string-literal
+  // temporaries inside a co_await expression.
+  qmp::qmp_command add_backend = qmp::object_add_memory_backend_ram(backend, bytes, std::set<unsigned>{node}, bind_policy);
+  auto object = co_await g.qmp()->execute(std::move(add_backend), 30s);
+  if (!object) {
+    (void)ledger.remove_memory(g.name(), node, bytes);
+    co_return object.error();
+  }
+  auto device = co_await g.qmp()->execute(qmp::device_add_pc_dimm(dimm, backend, cell), 30s);
+  if (!device) {
+    if (g.qmp()) (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+    (void)ledger.remove_memory(g.name(), node, bytes);
+    co_return device.error();
+  }
+  config::memory_device_def m;
+  m.model = "dimm";
+  m.target_size_bytes = bytes;
+  m.target_node = cell;
+  m.source_nodemask = config::id_set{node};
+  m.alias = dimm;
+  d.devices.memory_devices.push_back(m);
+  (void)g.save_record();
+  log_guest(log_level::info, g.name(),
+            "attached " + config::format_size(bytes) + " as " + dimm + " on cell " + std::to_string(cell) +
+                " (host node " + std::to_string(node) + ")");
+  co_return json::value(json::object{{"dimm", dimm}, {"cell", cell}, {"host_node", node}, {"size_bytes", bytes}});
+}
+
+awaitable<result<json::value>> detach_memory(guest& g, const std::string& dimm_id, std::chrono::milliseconds timeout) {
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  config::domain& d = g.running_domain_mutable();
+  auto it = std::find_if(d.devices.memory_devices.begin(), d.devices.memory_devices.end(),
+                         [&](const config::memory_device_def& m) { return m.alias && *m.alias == dimm_id; });
+  if (it == d.devices.memory_devices.end())
+    co_return make_error(errc::not_found, "guest '" + g.name() + "' has no memory device '" + dimm_id + "'");
+  auto deleting = co_await g.qmp()->execute(qmp::device_del(dimm_id), 10s);
+  if (!deleting) co_return deleting.error();
+  std::set<std::string> wanted{dimm_id};
+  auto deleted = co_await wait_deleted(*g.qmp(), wanted, timeout);
+  if (!deleted.contains(dimm_id))
+    co_return make_error(errc::timeout, "guest '" + g.name() + "' did not release " + dimm_id + " within " +
+                                            std::to_string(timeout.count()) + " ms (it stays attached)");
+  std::string backend = "mem" + dimm_id;
+  if (g.qmp()) (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+  it = std::find_if(d.devices.memory_devices.begin(), d.devices.memory_devices.end(),
+                    [&](const config::memory_device_def& m) { return m.alias && *m.alias == dimm_id; });
+  if (it != d.devices.memory_devices.end()) {
+    unsigned node = it->source_nodemask && !it->source_nodemask->empty() ? *it->source_nodemask->begin() : 0;
+    (void)g.context().ledger.remove_memory(g.name(), node, it->target_size_bytes);
+    d.devices.memory_devices.erase(it);
+  }
+  (void)g.save_record();
+  co_return json::value(json::object{{"detached", dimm_id}});
+}
+
+awaitable<result<json::value>> pin_vcpu(guest& g, unsigned vcpu, const config::id_set& cpus) {
+  if (!g.is_active()) co_return not_running(g);
+  if (vcpu >= g.running_domain().vcpu.max)
+    co_return make_error(errc::not_found, "guest '" + g.name() + "' has vCPUs 0-" +
+                                              std::to_string(g.running_domain().vcpu.max - 1));
+  auto& ctx = g.context();
+  for (unsigned cpu : cpus)
+    if (!ctx.host.node_of_cpu(cpu))
+      co_return make_error(errc::invalid_cpuset, "vcpupin: host CPU " + std::to_string(cpu) + " does not exist");
+  config::id_set taken = ctx.ledger.dedicated_cpus(g.name());
+  for (unsigned cpu : cpus)
+    if (taken.contains(cpu))
+      co_return make_error(errc::insufficient_cpus, "vcpupin: host CPU " + std::to_string(cpu) +
+                                                        " is held dedicated by guest '" +
+                                                        ctx.ledger.dedicated_holder(cpu).value_or("?") + "'");
+  const vnuma::placement* p = g.placement();
+  if (!p) co_return make_error(errc::not_found, "guest '" + g.name() + "' is not in the ledger");
+  auto vcpus = p->vcpus;
+  config::id_set dedicated = p->dedicated_cpus;
+  for (auto& v : vcpus)
+    if (v.vcpu == vcpu) {
+      bool was_dedicated = !dedicated.empty();
+      for (unsigned c : v.host_cpus) dedicated.erase(c);
+      v.host_cpus = cpus;
+      if (was_dedicated) dedicated.insert(cpus.begin(), cpus.end());
+    }
+  if (auto set = ctx.ledger.set_vcpu_pins(g.name(), vcpus, dedicated); !set) co_return set.error();
+  if (auto t = g.vcpu_threads().find(vcpu); t != g.vcpu_threads().end() && g.cgroups()) {
+    auto [pin, mems] = pin_of(g, vcpu);
+    if (auto pinned = g.cgroups()->pin_vcpu(t->second, vcpu, cpus, mems); !pinned) co_return pinned.error();
+  }
+  config::domain& d = g.running_domain_mutable();
+  if (!d.cputune) d.cputune.emplace();
+  auto& pins = d.cputune->vcpupins;
+  auto it = std::find_if(pins.begin(), pins.end(), [&](const config::vcpupin& p) { return p.vcpu == vcpu; });
+  if (it == pins.end()) pins.push_back({vcpu, cpus});
+  else it->cpuset = cpus;
+  (void)g.save_record();
+  co_return json::value(json::object{{"vcpu", vcpu}, {"cpuset", config::format_id_set(cpus)}});
+}
+
+awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
+  const auto& op = request.op;
+  const auto& args = request.args;
+  live_reply out;
+  out.handled = true;
+  auto timeout_arg = [&](std::chrono::milliseconds fallback) -> result<std::chrono::milliseconds> {
+    if (!args.contains("timeout_ms")) return fallback;
+    auto t = arg_uint(args, "timeout_ms");
+    if (!t) return t.error();
+    return std::chrono::milliseconds(*t);
+  };
+  if (op == "vcpuinfo") {
+    out.reply = vcpu_info(g);
+  } else if (op == "setvcpus") {
+    auto count = arg_uint(args, "count");
+    auto timeout = timeout_arg(10s);
+    if (!count) out.reply = count.error();
+    else if (!timeout) out.reply = timeout.error();
+    else if (g.busy()) out.reply = make_error(errc::busy, "guest '" + g.name() + "' is busy with another operation");
+    else {
+      g.set_busy(true);
+      out.reply = co_await set_vcpus(g, static_cast<unsigned>(*count), *timeout);
+      g.set_busy(false);
+    }
+  } else if (op == "attach-memory") {
+    auto cell = arg_uint(args, "cell");
+    auto size = arg_string(args, "size");
+    result<std::uint64_t> bytes = size ? config::parse_size_with_unit(*size, "--size") : result<std::uint64_t>(size.error());
+    if (!cell) out.reply = cell.error();
+    else if (!bytes) out.reply = bytes.error();
+    else out.reply = co_await attach_memory(g, static_cast<unsigned>(*cell), *bytes);
+  } else if (op == "detach-memory") {
+    auto dimm = arg_string(args, "dimm");
+    auto timeout = timeout_arg(10s);
+    if (!dimm) out.reply = dimm.error();
+    else if (!timeout) out.reply = timeout.error();
+    else out.reply = co_await detach_memory(g, *dimm, *timeout);
+  } else if (op == "vcpupin") {
+    auto vcpu = arg_uint(args, "vcpu");
+    auto cpuset = arg_string(args, "cpuset");
+    result<config::id_set> cpus = cpuset ? config::parse_id_set(*cpuset, "vcpupin cpuset") : result<config::id_set>(cpuset.error());
+    if (!vcpu) out.reply = vcpu.error();
+    else if (!cpus) out.reply = cpus.error();
+    else out.reply = co_await pin_vcpu(g, static_cast<unsigned>(*vcpu), *cpus);
+  } else {
+    out.handled = false;
+  }
+  co_return out;
+}
+
+}  // namespace vnumad::reactor

@@ -1,0 +1,65 @@
+// What one guest holds on the host once it is placed: its cells on host nodes,
+// the host threads of every vCPU, the emulator's CPUs, the threads it holds
+// exclusively and its memory per node. The ledger (ledger.hpp) sums these; the
+// daemon stores each guest's record as JSON in its state dir so the ledger can
+// be rebuilt after a restart without re-running the partitioner.
+#pragma once
+
+#include "config/cpuset.hpp"
+#include "util/error.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vnumad::vnuma {
+
+using config::id_set;
+
+struct cell_placement {
+  unsigned cell = 0;                 // guest cell id
+  unsigned host_node = 0;            // host node its memory is bound to
+  id_set vcpus;                      // guest vCPU ids of the cell
+  std::uint64_t memory_bytes = 0;
+  std::uint64_t hugepage_bytes = 0;  // page size backing the cell; 0 = normal pages
+};
+
+struct vcpu_placement {
+  unsigned vcpu = 0;
+  unsigned cell = 0;
+  id_set host_cpus;                  // the vCPU's pinning; empty = not pinned
+};
+
+struct placement {
+  std::string guest;
+  std::vector<cell_placement> cells;    // ascending cell id
+  std::vector<vcpu_placement> vcpus;    // ascending vCPU id
+  id_set emulator_cpus;
+  id_set dedicated_cpus;                // threads held exclusively (siblings)
+  // Every byte bound to a node, normal and huge pages alike (boot cells plus
+  // hot-added memory). The huge-page part is also in hugepages_per_node.
+  std::map<unsigned, std::uint64_t> memory_per_node;
+  // (node, page size in bytes) -> pages
+  std::map<std::pair<unsigned, std::uint64_t>, std::uint64_t> hugepages_per_node;
+  std::vector<std::string> warnings;    // overcommit and fallbacks, for the operator
+
+  // memory_per_node minus the huge-page bytes on that node: what counts
+  // against the node's free (normal) memory.
+  std::uint64_t normal_memory_on(unsigned node) const;
+  std::uint64_t total_memory() const;
+};
+
+// JSON shape (stable; the daemon's state dir keeps it across upgrades):
+// {"guest":"web","cells":[{"cell":0,"host_node":1,"vcpus":"0-3","memory_bytes":N,
+//  "hugepage_bytes":0}],"vcpus":[{"vcpu":0,"cell":0,"host_cpus":"15-29,75-89"}],
+//  "emulator_cpus":"0","dedicated_cpus":"","memory_per_node":[{"node":1,"bytes":N}],
+//  "hugepages_per_node":[{"node":1,"page_bytes":2097152,"pages":4096}],"warnings":[]}
+// CPU sets use libvirt cpuset syntax; an empty set is "".
+boost::json::value to_json(const placement& p);
+result<placement> placement_from_json(const boost::json::value& v);
+
+}  // namespace vnumad::vnuma

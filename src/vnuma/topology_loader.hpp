@@ -1,0 +1,23 @@
+// Builds a host_topology with hwloc: from the running host, or from an hwloc
+// XML export (`lstopo host.xml`) so that any host can be planned for from
+// anywhere (spec section 2). I/O discovery is on, so PCI devices appear under
+// the node they are attached to.
+#pragma once
+
+#include "util/error.hpp"
+#include "vnuma/host_topology.hpp"
+
+#include <filesystem>
+
+namespace vnumad::vnuma {
+
+// The host this process runs on. Free memory comes from libnuma, huge page
+// counts from /sys/devices/system/node/nodeN/hugepages.
+result<host_topology> load_live_topology();
+
+// An hwloc v2 XML export. Free memory and free huge pages equal the totals
+// (the file records capacity, not use); description = DMIProductName or the
+// file name. A missing or malformed file is an error naming it.
+result<host_topology> load_topology_xml(const std::filesystem::path& file);
+
+}  // namespace vnumad::vnuma

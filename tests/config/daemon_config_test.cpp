@@ -1,0 +1,112 @@
+#define BOOST_TEST_MODULE config_daemon_config
+#include <boost/test/unit_test.hpp>
+#include <boost/test/data/test_case.hpp>
+
+#include "config/daemon_config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace bdata = boost::unit_test::data;
+using namespace vnumad::config;
+using vnumad::errc;
+
+BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
+  auto r = parse_daemon_config("", "empty.conf");
+  BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
+  BOOST_TEST(r->config_dir == "/etc/vnumad/domains.d");
+  BOOST_TEST(r->state_dir == "/run/vnumad");
+  BOOST_TEST(r->socket == "/run/vnumad/vnumad.sock");
+  BOOST_TEST(r->log_level == "info");
+  BOOST_TEST(r->reserved_cpus == "auto");
+  BOOST_TEST(!r->overcommit);
+  BOOST_TEST(r->cgroup_root.empty());
+  BOOST_TEST(r->shutdown_timeout.count() == 60);
+  BOOST_TEST(r->qemu_binary == "/usr/bin/qemu-system-x86_64");
+  BOOST_TEST(!r->runas.has_value());
+  BOOST_TEST(!r->socket_group.has_value());
+  BOOST_TEST(!r->readonly_socket.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
+  std::filesystem::path file = std::filesystem::temp_directory_path() / ("vnumad-test-" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(file) << "# vnumad.conf\n"
+                         "config_dir = /srv/vnumad/domains\n"
+                         "state_dir=/var/run/vn\n"
+                         "socket = /var/run/vn/ctl.sock\n"
+                         "log_level = debug\n"
+                         "reserved_cpus = 0,60\n"
+                         "overcommit = true\n"
+                         "cgroup_root = /sys/fs/cgroup/vnumad.slice\n"
+                         "shutdown_timeout = 5\n"
+                         "qemu_binary = /opt/qemu/bin/qemu-system-x86_64\n"
+                         "runas = qemu\n"
+                         "socket_group = kvm\n"
+                         "; read-only status socket\n"
+                         "readonly_socket = /var/run/vn/ro.sock\n"
+                         "log_dir = /srv/vnumad/logs\n";
+  auto r = load_daemon_config(file);
+  std::filesystem::remove(file);
+  BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
+  BOOST_TEST(r->config_dir == "/srv/vnumad/domains");
+  BOOST_TEST(r->state_dir == "/var/run/vn");
+  BOOST_TEST(r->socket == "/var/run/vn/ctl.sock");
+  BOOST_TEST(r->log_level == "debug");
+  BOOST_TEST(r->reserved_cpus == "0,60");
+  BOOST_TEST(r->overcommit);
+  BOOST_TEST(r->cgroup_root == "/sys/fs/cgroup/vnumad.slice");
+  BOOST_TEST(r->shutdown_timeout.count() == 5);
+  BOOST_TEST(r->qemu_binary == "/opt/qemu/bin/qemu-system-x86_64");
+  BOOST_TEST(r->runas.value() == "qemu");
+  BOOST_TEST(r->socket_group.value() == "kvm");
+  BOOST_TEST(r->readonly_socket.value() == "/var/run/vn/ro.sock");
+  BOOST_TEST(r->log_dir == "/srv/vnumad/logs");
+}
+
+BOOST_AUTO_TEST_CASE(reserved_cpus_keywords) {
+  BOOST_TEST(parse_daemon_config("reserved_cpus = none", "x")->reserved_cpus == "none");
+  BOOST_TEST(parse_daemon_config("reserved_cpus = auto", "x")->reserved_cpus == "auto");
+  BOOST_TEST(parse_daemon_config("reserved_cpus = 0-3,^2", "x")->reserved_cpus == "0-3,^2");
+  for (const char* b : {"yes", "on", "1", "false", "no", "off", "0"})
+    BOOST_TEST(parse_daemon_config(std::string("overcommit = ") + b, "x").has_value(), b);
+}
+
+struct bad_case {
+  std::string text;
+  errc code;
+  std::vector<std::string> fragments;
+};
+std::ostream& operator<<(std::ostream& os, const bad_case& c) { return os << c.text; }
+
+BOOST_DATA_TEST_CASE(rejects_bad_settings,
+                     bdata::make(std::vector<bad_case>{
+                         {"overcomit = true", errc::invalid_value,
+                          {"unknown key 'overcomit'", "overcommit", "reserved_cpus", "readonly_socket"}},
+                         {"overcommit = maybe", errc::invalid_value, {"overcommit = maybe", "true, false"}},
+                         {"log_level = chatty", errc::invalid_value, {"chatty", "trace, debug, info, warning, error"}},
+                         {"reserved_cpus = 3-1", errc::invalid_cpuset, {"3-1", "auto, none"}},
+                         {"reserved_cpus = some", errc::invalid_cpuset, {"some"}},
+                         {"shutdown_timeout = -5", errc::invalid_value, {"shutdown_timeout", "-5"}},
+                         {"shutdown_timeout = 1m", errc::invalid_value, {"seconds"}},
+                         {"state_dir = run/vnumad", errc::invalid_value, {"not an absolute path"}},
+                         {"socket = ", errc::invalid_value, {"not an absolute path"}},
+                         {"[daemon]\nlog_level = info", errc::invalid_value, {"section [daemon]"}},
+                         {"log_level = info\nlog_level = debug", errc::invalid_value, {"bad.conf:2"}},
+                         {"this is not ini", errc::invalid_value, {"bad.conf:1"}},
+                     }),
+                     c) {
+  auto r = parse_daemon_config(c.text, "bad.conf");
+  BOOST_TEST_REQUIRE(!r.has_value(), "accepted");
+  BOOST_TEST((r.error().code == c.code), vnumad::to_string(r.error().code) << ": " << r.error().message);
+  BOOST_TEST(r.error().message.rfind("bad.conf", 0) == 0, r.error().message);
+  for (const std::string& f : c.fragments)
+    BOOST_TEST(r.error().message.find(f) != std::string::npos, r.error().message << " lacks " << f);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file) {
+  auto r = load_daemon_config("/nonexistent/vnumad.conf");
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST((r.error().code == errc::io_error));
+}

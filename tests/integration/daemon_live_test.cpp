@@ -1,0 +1,199 @@
+#define BOOST_TEST_MODULE daemon_live
+#include <boost/test/unit_test.hpp>
+
+// The supervisor end to end: a real vnumad, real QEMU (TCG), real cgroupfs,
+// real inotify. Each test case has its own daemon and temp dirs.
+#include "integration/daemon_support.hpp"
+
+using namespace vnumad;
+using namespace vnumad::testing;
+
+namespace {
+
+std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
+
+// Every vCPU thread's Cpus_allowed_list equals the <vcpupin> of the domain.
+void check_pins_match_domain(daemon_fixture& d, const std::string& name, unsigned expected_vcpus) {
+  auto running = d.running_domain(name);
+  BOOST_REQUIRE(running.cputune.has_value());
+  auto affinities = vcpu_affinities(d, name);
+  BOOST_TEST(affinities.size() == expected_vcpus);
+  for (const auto& pin : running.cputune->vcpupins) {
+    if (!affinities.contains(pin.vcpu)) continue;
+    BOOST_TEST(config::format_id_set(affinities[pin.vcpu]) == config::format_id_set(pin.cpuset),
+               "vCPU " << pin.vcpu);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(four_cell_guest_boots_with_the_expanded_view_and_pinned_threads) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("cells"), .memory_mib = "2048"};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  auto view = d.wait_guest_ready(g.name);
+
+  // The guest's kernel sees the expansion: 4 nodes x 2 CPUs, 512 MiB each
+  // (MemTotal within 5%), distance 10 to itself and 11 to the other cells
+  // (all four share host node 0).
+  auto running = d.running_domain(g.name);
+  BOOST_TEST_REQUIRE(running.cpu.cells.size() == 4u);
+  BOOST_TEST_REQUIRE(view.nodes.size() == 4u);
+  for (unsigned n = 0; n < 4; ++n) {
+    const auto& node = view.nodes.at(n);
+    BOOST_TEST(node.cpus.size() == 2u, "node " << n);
+    double expected_kb = static_cast<double>(running.cpu.cells[n].memory_bytes) / 1024.0;
+    BOOST_TEST(node.memtotal_kb > 0.95 * expected_kb, "node " << n << " MemTotal " << node.memtotal_kb);
+    BOOST_TEST(node.memtotal_kb <= expected_kb, "node " << n);
+    BOOST_TEST_REQUIRE(node.distances.size() == 4u);
+    for (unsigned m = 0; m < 4; ++m) BOOST_TEST(node.distances[m] == (m == n ? 10u : 11u));
+  }
+  BOOST_TEST(view.online.size() == 8u);
+  check_pins_match_domain(d, g.name, 8);
+
+  // The emulator and vCPU threads live in the guest's cgroups.
+  auto info = d.dominfo(g.name);
+  BOOST_TEST(info.at("vcpus_online").to_number<int>() == 8);
+  BOOST_TEST(info.at("cells").as_array().size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(siblings_guest_sees_smt_and_each_pair_shares_a_host_core) {
+  // This machine has no SMT: a topology file describes its CPUs 0 and 1 as
+  // the two threads of one core (tests/data/hosts/README.md), so dedicated
+  // pinning is real. Two cells of one 2-thread core each need 4 threads:
+  // overcommit lets the second core wrap onto the same host core.
+  daemon_fixture d("overcommit = true\n",
+                   fs::path(VNUMAD_TEST_DATA_DIR) / "hosts" / "one-node-one-smt-core.xml");
+  guest_spec g{.name = unique("smt"), .vcpus = 4, .cells = 2, .distribution = "siblings", .memory_mib = "512"};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  auto view = d.wait_guest_ready(g.name);
+
+  auto running = d.running_domain(g.name);
+  BOOST_REQUIRE(running.cpu.topology.has_value());
+  BOOST_TEST(running.cpu.topology->threads == 2u);
+  // The guest sees two threads per core: every CPU has exactly one sibling.
+  BOOST_TEST_REQUIRE(view.cpus.size() == 4u);
+  for (const auto& [id, cpu] : view.cpus) BOOST_TEST(cpu.siblings.size() == 2u, "guest CPU " << id);
+  // Each guest core (vCPUs 2k, 2k+1) is pinned 1:1 to the two threads of the host core {0,1}.
+  auto affinities = vcpu_affinities(d, g.name);
+  BOOST_TEST_REQUIRE(affinities.size() == 4u);
+  for (unsigned core = 0; core < 2; ++core) {
+    const auto& a = affinities[2 * core];
+    const auto& b = affinities[2 * core + 1];
+    BOOST_TEST(a.size() == 1u);
+    BOOST_TEST(b.size() == 1u);
+    config::id_set both = a;
+    both.insert(b.begin(), b.end());
+    BOOST_TEST(config::format_id_set(both) == "0-1", "guest core " << core);
+  }
+  check_pins_match_domain(d, g.name, 4);
+}
+
+BOOST_AUTO_TEST_CASE(killed_qemu_is_restarted_and_repinned_under_on_crash_restart) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("crashr"), .on_crash = "restart"};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  pid_t first = d.guest_pid(g.name).value();
+  BOOST_TEST_REQUIRE(::kill(first, SIGKILL) == 0);
+  BOOST_TEST_REQUIRE(wait_until(
+      [&] {
+        auto p = d.guest_pid(g.name);
+        return p && *p != first && d.state(g.name) == "running";
+      },
+      60s), d.daemon_log());
+  BOOST_TEST(!pid_alive(first));
+  check_pins_match_domain(d, g.name, 8);
+  BOOST_TEST(d.daemon_log().find("unexpectedly") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(killed_qemu_under_on_crash_destroy_releases_everything) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("crashd"), .on_crash = "destroy"};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  pid_t first = d.guest_pid(g.name).value();
+  fs::path cgroup = fs::path("/sys/fs/cgroup/cpuset/vnumad") / g.name;
+  bool had_cgroup = fs::exists(cgroup);
+  BOOST_TEST_REQUIRE(::kill(first, SIGKILL) == 0);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "crashed", 30s), d.daemon_log());
+  BOOST_TEST(!d.guest_pid(g.name).has_value());
+  BOOST_TEST(!fs::exists(d.dir / "state" / g.name));
+  if (had_cgroup) BOOST_TEST(!fs::exists(cgroup));
+  BOOST_TEST(d.dominfo(g.name).at("cells").as_array().empty());  // not in the ledger
+  // The memory it held is free again: a guest needing it starts.
+  guest_spec other{.name = unique("after"), .memory_mib = "1024"};
+  d.define(other);
+  BOOST_TEST(d.wait_state(other.name, "running"), d.daemon_log());
+}
+
+BOOST_AUTO_TEST_CASE(daemon_killed_and_restarted_reattaches_then_removal_shuts_down) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("reattach")};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  pid_t qemu = d.guest_pid(g.name).value();
+  d.stop(SIGKILL);
+  BOOST_TEST_REQUIRE(pid_alive(qemu));
+  d.start();
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running", 30s), d.daemon_log());
+  BOOST_TEST(d.guest_pid(g.name).value_or(0) == qemu);
+  auto list = d.call("list");
+  BOOST_REQUIRE(list.has_value());
+  BOOST_TEST(list->as_array().size() == 1u);
+  check_pins_match_domain(d, g.name, 8);
+  BOOST_TEST(d.daemon_log().find("re-attached to QEMU pid " + std::to_string(qemu)) != std::string::npos);
+
+  // Removing its file shuts it down (ACPI, then quit after the 5 s timeout).
+  fs::remove(d.domain_file(g.name));
+  BOOST_TEST(wait_until([&] { return !pid_alive(qemu); }, 30s));
+  BOOST_TEST(wait_until([&] { return d.list_names().empty(); }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_xml_is_reported_and_the_running_guest_is_untouched) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("steady")};
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  pid_t qemu = d.guest_pid(g.name).value();
+
+  // A broken edit of the guest's own file, and a broken new file.
+  write_text(d.domain_file(g.name), "<domain type='qemu'><name>" + g.name + "</name><vcpu>8</vcpu");
+  write_text(d.dir / "domains.d" / "broken.xml", "<domain type='qemu'><name>x</name><memory unit='furlongs'>1</memory></domain>");
+  BOOST_TEST(wait_until([&] { return d.daemon_log().find("furlongs") != std::string::npos; }, 10s), d.daemon_log());
+  BOOST_TEST(wait_until([&] { return d.daemon_log().find(d.domain_file(g.name).string()) != std::string::npos; }, 10s));
+  BOOST_TEST(d.guest_pid(g.name).value_or(0) == qemu);
+  BOOST_TEST(d.state(g.name) == "running");
+
+  // An editor-style save of a new guest (temp file, then rename) starts it once.
+  guest_spec e{.name = unique("editor"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
+  fs::path tmp = d.dir / "domains.d" / ("." + e.name + ".xml.swp");
+  write_text(tmp, domain_xml(e, d.serial(e.name)));
+  fs::rename(tmp, d.domain_file(e.name));
+  BOOST_TEST_REQUIRE(d.wait_state(e.name, "running"), d.daemon_log());
+  std::this_thread::sleep_for(1s);
+  std::string log = d.daemon_log();
+  std::size_t starts = 0;
+  for (auto pos = log.find("guest '" + e.name + "': QEMU started"); pos != std::string::npos;
+       pos = log.find("guest '" + e.name + "': QEMU started", pos + 1))
+    ++starts;
+  BOOST_TEST(starts == 1u, log);
+}
+
+BOOST_AUTO_TEST_CASE(qemu_that_fails_to_start_reports_its_own_message_and_leaves_nothing) {
+  daemon_fixture d;
+  guest_spec g{.name = unique("nokernel"), .kernel = "/nonexistent/vmlinuz-missing"};
+  d.define(g);
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("start failed") != std::string::npos; }, 30s),
+                     d.daemon_log());
+  std::string log = d.daemon_log();
+  // QEMU's own words name the missing file.
+  BOOST_TEST(log.find("/nonexistent/vmlinuz-missing") != std::string::npos, log);
+  BOOST_TEST(d.state(g.name) == "shut off");
+  BOOST_TEST(!d.guest_pid(g.name).has_value());
+  BOOST_TEST(!fs::exists(d.dir / "state" / g.name));
+  BOOST_TEST(!fs::exists(fs::path("/sys/fs/cgroup/cpuset/vnumad") / g.name));
+  BOOST_TEST(d.dominfo(g.name).at("cells").as_array().empty());
+}
