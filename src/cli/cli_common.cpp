@@ -2,7 +2,9 @@
 
 #include "vnuma/topology_loader.hpp"
 
+#include <filesystem>
 #include <ostream>
+#include <system_error>
 
 namespace vnumad::cli {
 
@@ -50,8 +52,17 @@ std::optional<parsed_args> parse_args(const std::vector<std::string>& args, cons
   return parsed;
 }
 
+result<void> require_input_file(const std::string& path, std::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) || ec) return {};  // unreadable: the loader says why
+  return make_error(errc::not_found, std::string(what) + " " + path + ": no such file");
+}
+
 result<vnuma::host_topology> load_host(const std::optional<std::string>& topology_file) {
-  if (topology_file) return vnuma::load_topology_xml(*topology_file);
+  if (topology_file) {
+    if (auto ok = require_input_file(*topology_file, "topology file"); !ok) return ok.error();
+    return vnuma::load_topology_xml(*topology_file);
+  }
   return vnuma::load_live_topology();
 }
 

@@ -39,6 +39,11 @@ std::optional<parsed_args> parse_args(const std::vector<std::string>& args, cons
                                       const po::positional_options_description& positional, std::string_view usage,
                                       std::string_view examples, const cli_io& io, int& exit);
 
+// A file named on the command line that does not exist is invalid input
+// (exit 2, the user mistyped it), not a runtime failure: not_found naming
+// `what` and the path. A file that exists but cannot be read stays io_error.
+result<void> require_input_file(const std::string& path, std::string_view what);
+
 // The host: from an hwloc XML export when `topology_file` is set, else live.
 result<vnuma::host_topology> load_host(const std::optional<std::string>& topology_file);
 

@@ -43,7 +43,7 @@ void print_list(const json::value& r, std::ostream& out) {
 void print_dominfo(const json::value& r, std::ostream& out) {
   const auto& o = r.as_object();
   auto line = [&](std::string_view key, const std::string& value) {
-    out << std::left << std::setw(16) << (std::string(key) + ":") << value << "\n";
+    out << std::left << std::setw(16) << (key.empty() ? std::string() : std::string(key) + ":") << value << "\n";
   };
   line("Name", str(o.at("name")));
   if (o.contains("uuid")) line("UUID", str(o.at("uuid")));
@@ -101,24 +101,31 @@ void print_generic(const json::value& r, std::ostream& out) {
 
 const std::vector<daemon_verb>& verbs() {
   static const std::vector<daemon_verb> v = {
-      {"list", "vnumactl list [--json]", "Lists guests: pid, name and state (as virsh list --all).\n", {}, print_list},
+      {"list", "vnumactl list [--json]", "Lists guests: pid, name and state (as virsh list --all).\n"
+       "  vnumactl list\n"
+       "  vnumactl list --json --socket /run/vnumad/vnumad.sock\n",
+       {}, print_list},
       {"dominfo", "vnumactl dominfo NAME [--json]",
        "State, pid, vCPUs online/max, memory, cells -> host nodes, pending cold changes.\n"
        "  vnumactl dominfo web\n",
        {"name"}, print_dominfo},
-      {"domxml", "vnumactl domxml NAME", "The expanded domain XML the guest runs with.\n", {"name"}, print_xml},
+      {"domxml", "vnumactl domxml NAME", "The expanded domain XML the guest runs with.\n"
+       "  vnumactl domxml web > web-expanded.xml\n",
+       {"name"}, print_xml},
       {"vcpuinfo", "vnumactl vcpuinfo NAME [--json]",
-       "Per vCPU: the host CPU it last ran on, online state, cell, and its affinity map\n"
-       "(one character per host CPU: y = allowed), e.g. 'CPU Affinity: yy--'.\n",
+       "Per vCPU: host CPU it last ran on, online state, cell and affinity map.\n"
+       "The affinity map has one character per host CPU (y = allowed), e.g. 'yy--'.\n"
+       "  vnumactl vcpuinfo web\n",
        {"name"}, print_vcpuinfo},
       {"vcpupin", "vnumactl vcpupin NAME VCPU CPUSET [--json]",
        "Pins one vCPU to host CPUs now (checked against CPUs other guests hold dedicated).\n"
        "  vnumactl vcpupin web 3 2-3\n",
        {"name", "vcpu", "cpuset"}, print_generic},
       {"setvcpus", "vnumactl setvcpus NAME COUNT [--timeout-ms MS] [--json]",
-       "Sets the number of online vCPUs, balanced across cells (removes from the cell with the\n"
-       "most online vCPUs, highest id first; adds in reverse). Added vCPUs are pinned before\n"
-       "they run; an unplug waits for the guest to release the vCPU (default 10000 ms).\n"
+       "Sets the number of online vCPUs, balanced across cells.\n"
+       "Removes from the cell with the most online vCPUs, highest id first; adds in reverse.\n"
+       "Added vCPUs are pinned before they run; an unplug waits for the guest to release\n"
+       "the vCPU (default 10000 ms).\n"
        "  vnumactl setvcpus web 8     # 4 cells: 2,2,2,2\n"
        "  vnumactl setvcpus web 6     # unplugs vCPUs 7 and 5: 2,2,1,1\n",
        {"name", "count"}, print_generic},
@@ -128,17 +135,31 @@ const std::vector<daemon_verb>& verbs() {
        "  vnumactl attach-memory web --cell 2 --size 256MiB\n",
        {"name"}, print_generic},
       {"detach-memory", "vnumactl detach-memory NAME DIMM [--timeout-ms MS] [--json]",
-       "Removes a hot-added dimm (its id, e.g. dimm0, from domxml) once the guest releases it.\n",
+       "Removes a hot-added dimm (its id, e.g. dimm0, from domxml) once the guest releases it.\n"
+       "  vnumactl detach-memory web dimm0\n",
        {"name", "dimm"}, print_generic},
-      {"start", "vnumactl start NAME", "Starts a defined guest that is shut off.\n", {"name"}, print_generic},
+      {"start", "vnumactl start NAME", "Starts a defined guest that is shut off.\n  vnumactl start web\n", {"name"},
+       print_generic},
       {"shutdown", "vnumactl shutdown NAME [--timeout S]",
-       "ACPI power button; QEMU is stopped after the timeout (default: shutdown_timeout).\n", {"name"}, print_generic},
-      {"destroy", "vnumactl destroy NAME", "Stops QEMU at once.\n", {"name"}, print_generic},
-      {"reboot", "vnumactl reboot NAME", "Resets the guest in the same QEMU.\n", {"name"}, print_generic},
+       "ACPI power button; QEMU is stopped after the timeout (default: shutdown_timeout).\n"
+       "  vnumactl shutdown web --timeout 60\n",
+       {"name"}, print_generic},
+      {"destroy", "vnumactl destroy NAME", "Stops QEMU at once.\n  vnumactl destroy web\n", {"name"}, print_generic},
+      {"suspend", "vnumactl suspend NAME", "Pauses the guest's vCPUs (QMP stop).\n  vnumactl suspend web\n", {"name"},
+       print_generic},
+      {"resume", "vnumactl resume NAME", "Resumes a suspended guest (QMP cont).\n  vnumactl resume web\n", {"name"},
+       print_generic},
+      {"reboot", "vnumactl reboot NAME", "Resets the guest in the same QEMU.\n  vnumactl reboot web\n", {"name"},
+       print_generic},
       {"restart", "vnumactl restart NAME [--timeout S]",
-       "Shuts the guest down and starts it again, applying pending cold changes.\n", {"name"}, print_generic},
-      {"reload", "vnumactl reload", "Rescans the config directory (as SIGHUP).\n", {}, print_generic},
-      {"events", "vnumactl events", "Follows guest events (state changes, hotplug, errors) as JSON lines.\n", {},
+       "Shuts the guest down and starts it again, applying pending cold changes.\n"
+       "  vnumactl restart web\n",
+       {"name"}, print_generic},
+      {"reload", "vnumactl reload", "Rescans the config directory (as SIGHUP).\n  vnumactl reload\n", {},
+       print_generic},
+      {"events", "vnumactl events", "Follows guest events (state changes, hotplug, errors) as JSON lines.\n"
+       "  vnumactl events | jq -c 'select(.guest == \"web\")'\n",
+       {},
        print_generic},
   };
   return v;

@@ -45,7 +45,9 @@ int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 
-  auto domain = config::parse_domain_file(vm["domain"].as<std::string>());
+  const std::string file = vm["domain"].as<std::string>();
+  if (auto ok = require_input_file(file, "domain file"); !ok) return report(io, ok.error());
+  auto domain = config::parse_domain_file(file);
   if (!domain) return report(io, domain.error());
   if (auto valid = config::validate_domain(*domain); !valid) return report(io, valid.error());
   auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);

@@ -35,6 +35,7 @@ struct guest_result {
   std::string file;
   std::string name;
   bool fits = false;
+  bool invalid = false;  // unreadable or invalid domain, as opposed to "does not fit"
   std::string error;
   double decision_us = 0;
   vnuma::placement place;
@@ -47,6 +48,7 @@ json::object to_json(const guest_result& g) {
   o["fits"] = g.fits;
   o["decision_us"] = g.decision_us;
   if (!g.fits) {
+    o["invalid"] = g.invalid;
     o["error"] = g.error;
     return o;
   }
@@ -69,12 +71,24 @@ json::object to_json(const guest_result& g) {
   return o;
 }
 
+// "guest 'web' (web.xml)", or the file alone when it has no usable name.
+std::string label(const guest_result& g) {
+  return g.name.empty() ? g.file : "guest '" + g.name + "' (" + g.file + ")";
+}
+
+// Why a guest is not placed; invalid input is not called "does not fit". A
+// file that did not parse has no name, and its message starts with the file.
+std::string failure(const guest_result& g) {
+  if (g.invalid && g.name.empty()) return "invalid domain: " + g.error;
+  return label(g) + (g.invalid ? ": invalid domain: " : ": does not fit: ") + g.error;
+}
+
 void print_text(const guest_result& g, std::ostream& out) {
-  out << "guest '" << g.name << "' (" << g.file << "): ";
   if (!g.fits) {
-    out << "does not fit: " << g.error << "\n";
+    out << failure(g) << "\n";
     return;
   }
+  out << label(g) << ": ";
   out << "fits\n";
   for (const auto& c : g.place.cells)
     out << "  cell " << c.cell << " -> host node " << c.host_node << ": vCPUs " << config::format_id_set(c.vcpus)
@@ -135,12 +149,17 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
   bool all_fit = true;
   for (const auto& file : vm["domains"].as<std::vector<std::string>>()) {
     guest_result g{.file = file};
-    auto domain = config::parse_domain_file(file);
+    result<config::domain> domain = config::domain{};
+    if (auto ok = require_input_file(file, "domain file"); !ok)
+      domain = ok.error();
+    else
+      domain = config::parse_domain_file(file);
     if (domain) {
       g.name = domain->name;
       if (auto valid = config::validate_domain(*domain); !valid) domain = valid.error();
     }
     if (!domain) {
+      g.invalid = true;
       g.error = domain.error().message;
     } else {
       auto start = std::chrono::steady_clock::now();
@@ -152,6 +171,8 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
         g.fits = true;
         g.place = placed->place;
       } else {
+        // Two files with one guest name: an input mistake, not a capacity limit.
+        g.invalid = added.error().code == errc::already_exists;
         g.error = added.error().message;
       }
     }
@@ -175,6 +196,10 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
       io.out << "\n";
     }
   }
+  // The report is on stdout; each failure is repeated on stderr, as every
+  // exit 2 of vnumactl explains itself there.
+  for (const auto& g : results)
+    if (!g.fits) io.err << "vnumactl: " << failure(g) << "\n";
   return all_fit ? exit_ok : exit_invalid;
 }
 

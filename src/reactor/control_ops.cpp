@@ -73,6 +73,11 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
     if (!done) co_return done.error();
     co_return json::value(g->info());
   }
+  if (op == "suspend" || op == "resume") {
+    auto done = op == "suspend" ? co_await g->suspend() : co_await g->resume();
+    if (!done) co_return done.error();
+    co_return json::value(g->info());
+  }
   if (op == "reboot") {
     auto done = co_await g->reboot();
     if (!done) co_return done.error();
@@ -82,7 +87,8 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   co_return make_error(errc::invalid_value,
                        "unknown op \"" + op +
                            "\" (valid: list, dominfo, domxml, vcpuinfo, vcpupin, setvcpus, attach-memory, "
-                           "detach-memory, start, shutdown, destroy, reboot, restart, reload, capabilities, events)");
+                           "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, capabilities, "
+                           "events)");
 }
 
 }  // namespace vnumad::reactor

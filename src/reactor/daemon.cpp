@@ -2,6 +2,7 @@
 
 #include "config/domain_validate.hpp"
 #include "config/domain_xml.hpp"
+#include "reactor/live_edit.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/topology_loader.hpp"
 
@@ -185,10 +186,12 @@ awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
                            {"message", "duplicate guest name '" + name + "'"}});
       co_return;
     }
-    auto changed = g->set_definition(std::move(*parsed));
-    if (!changed.empty() && g->is_active()) {
+    auto edit = co_await apply_definition(*g, std::move(*parsed));
+    for (const auto& line : edit.applied) log_guest(log_level::info, name, "applied live: " + line);
+    for (const auto& line : edit.failed) log_guest(log_level::error, name, "could not apply live: " + line);
+    if (!edit.pending.empty()) {
       std::string list;
-      for (const auto& c : changed) list += (list.empty() ? "" : ", ") + c;
+      for (const auto& c : edit.pending) list += (list.empty() ? "<" : ", <") + c + ">";
       log_guest(log_level::info, name, "definition changed (" + list + "): pending until the next restart");
     }
     if (start_if_inactive && !g->is_active() && !g->busy()) co_await g->start();

@@ -160,7 +160,7 @@ awaitable<result<void>> guest::run_start_pipeline() {
   // 4. QMP: connect while watching for an early exit (bad option, missing kernel)
   qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
   {
-    auto connected = co_await (qmp_->connect(facts.qmp_socket_path, 15s) || process_->wait_exit());
+    auto connected = co_await (qmp_->connect(facts.qmp_socket_path, 30s) || process_->wait_exit());
     if (connected.index() == 1) {
       std::string why = qemu::qemu_error_message(spawn.log_file);
       co_return make_error(errc::process_failed,
@@ -168,7 +168,8 @@ awaitable<result<void>> guest::run_start_pipeline() {
     }
     if (auto& c = std::get<0>(connected); !c) co_return c.error();
   }
-  if (auto negotiated = co_await qmp_->negotiate(10s); !negotiated) co_return negotiated.error();
+  // Generous: with locked memory QEMU faults in all guest RAM before it answers.
+  if (auto negotiated = co_await qmp_->negotiate(60s); !negotiated) co_return negotiated.error();
   std::uint64_t generation = generation_;
   qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
@@ -271,10 +272,12 @@ awaitable<result<void>> guest::attach(guest_record record) {
     (void)ctx_.store.remove(name());
     return make_error(errc::not_found, where + ": " + why);
   };
-  if (!qemu::process_is_qemu_for(record.pid, "guest=" + name() + ","))
-    co_return stale("QEMU pid " + std::to_string(record.pid) + " is gone");
+  // The pidfd first, then the identity check: the pidfd pins the process, so
+  // a recycled pid cannot pass the check.
   auto proc = qemu::process::attach(ctx_.io.get_executor(), record.pid);
-  if (!proc) co_return stale(proc.error().message);
+  if (!proc) co_return stale("QEMU pid " + std::to_string(record.pid) + " is gone");
+  if (!qemu::process_is_qemu_for(record.pid, "guest=" + name() + ","))
+    co_return stale("pid " + std::to_string(record.pid) + " is no longer this guest's QEMU");
   if (record.phase == start_phase::starting) {
     // The daemon died mid-start: that QEMU never ran the guest. Start afresh.
     (void)proc->send_signal(SIGKILL);

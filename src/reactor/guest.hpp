@@ -73,6 +73,9 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<result<void>> shutdown(std::chrono::seconds timeout);
   // Immediate stop (quit, then SIGKILL).
   boost::asio::awaitable<result<void>> destroy();
+  // Pause and resume the vCPUs (QMP stop / cont), as virsh suspend / resume.
+  boost::asio::awaitable<result<void>> suspend();
+  boost::asio::awaitable<result<void>> resume();
   // Guest reset (system_reset): the guest reboots in the same QEMU.
   boost::asio::awaitable<result<void>> reboot();
   // Stop and start again: applies pending cold changes.
@@ -80,7 +83,9 @@ class guest : public std::enable_shared_from_this<guest> {
 
   // A new definition from the config dir (same name). Returns the element
   // names that changed and could not be applied live (held as pending).
-  std::vector<std::string> set_definition(config::domain d);
+  // `track_pending` false: take it without recording changes (they were
+  // applied live).
+  std::vector<std::string> set_definition(config::domain d, bool track_pending = true);
   // Stops supervising without touching QEMU (daemon shutdown: guests live on).
   void detach();
 

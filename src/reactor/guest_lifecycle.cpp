@@ -89,6 +89,21 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
     } else if (definition_.on_reboot != config::lifecycle_action::restart) {
       apply_policy(definition_.on_reboot, "the guest rebooted");
     }
+  } else if (ev.name == "DEVICE_DELETED") {
+    // A vCPU the guest released late (after setvcpus gave up waiting) is gone
+    // all the same: keep the running domain true to QEMU.
+    const json::value* dev = ev.data.if_contains("device");
+    if (dev && dev->is_string() && dev->as_string().starts_with("vcpu")) {
+      unsigned id = static_cast<unsigned>(std::strtoul(dev->as_string().c_str() + 4, nullptr, 10));
+      unsigned online = 0;
+      for (auto& v : running_.vcpus) {
+        if (v.id == id) v.enabled = false;
+        online += v.enabled ? 1 : 0;
+      }
+      if (!running_.vcpus.empty()) running_.vcpu.current = online;
+      vcpu_threads_.erase(id);
+      (void)save_record();
+    }
   } else if (ev.name == "GUEST_PANICKED") {
     if (!stopping_) apply_policy(definition_.on_crash, "the guest panicked");
   }
@@ -226,6 +241,22 @@ awaitable<result<void>> guest::reboot() {
   co_return result<void>{};
 }
 
+awaitable<result<void>> guest::suspend() {
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  auto stopped = co_await qmp_->execute(qmp::stop(), 5s);
+  if (!stopped) co_return stopped.error();
+  set_state(guest_state::paused);
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::resume() {
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  auto resumed = co_await qmp_->execute(qmp::cont(), 5s);
+  if (!resumed) co_return resumed.error();
+  set_state(guest_state::running);
+  co_return result<void>{};
+}
+
 awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
   if (process_) {
     restart_after_exit_ = false;
@@ -272,9 +303,10 @@ std::vector<std::string> changed_elements(const config::domain& a, const config:
 
 }  // namespace
 
-std::vector<std::string> guest::set_definition(config::domain d) {
+std::vector<std::string> guest::set_definition(config::domain d, bool track_pending) {
   std::vector<std::string> changed = changed_elements(definition_, d);
   definition_ = std::move(d);
+  if (!track_pending) return {};
   if (!process_) {
     pending_.clear();
     return {};

@@ -105,3 +105,20 @@ check_daemon_cycle() {
   [[ $rc == 0 ]] || fail "vnumad exited $rc after SIGTERM: $(cat "$tmp/daemon.log")"
   echo "ok: daemon start, list, reload, SIGHUP, SIGTERM -> exit 0"
 }
+
+# systemd-analyze verify of the unit installed under ROOT: ExecStart must name
+# /usr/sbin/vnumad, which must exist under ROOT (verify runs on a copy that
+# points there, since --root would also need all of systemd inside ROOT), and
+# the man: pages of Documentation= must be found among ROOT's man pages.
+# $1: ROOT, $2: scratch dir.
+verify_installed_unit() {
+  local root=$1 tmp=$2
+  local unit=$root/usr/lib/systemd/system/vnumad.service
+  grep -qx 'ExecStart=/usr/sbin/vnumad' "$unit" || fail "installed unit: $(grep ExecStart "$unit")"
+  mkdir -p "$tmp/verify"
+  sed "s|^ExecStart=/usr/sbin/vnumad\$|ExecStart=$root/usr/sbin/vnumad|" "$unit" > "$tmp/verify/vnumad.service"
+  MANPATH=$root/usr/share/man systemd-analyze verify "$tmp/verify/vnumad.service" > "$tmp/verify.log" 2>&1 \
+    || fail "systemd-analyze verify: $(cat "$tmp/verify.log")"
+  [[ ! -s $tmp/verify.log ]] || fail "systemd-analyze verify warns: $(cat "$tmp/verify.log")"
+  echo "ok: systemd-analyze verify of the installed unit (with its man pages)"
+}

@@ -56,9 +56,7 @@ echo "ok: file list"
 
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
-grep -qx 'ExecStart=/usr/sbin/vnumad' "$root/usr/lib/systemd/system/vnumad.service" || fail "packaged unit ExecStart"
-MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" "$root/usr/lib/systemd/system/vnumad.service" \
-  > "$tmp/verify.log" 2>&1 || fail "systemd-analyze verify of the packaged unit: $(cat "$tmp/verify.log")"
+verify_installed_unit "$root" "$tmp"
 ! file "$root/usr/sbin/vnumad" | grep -q 'not stripped' || fail "vnumad in the package: $(file "$root/usr/sbin/vnumad")"
 check_help "$root/usr/sbin/vnumad" "$root/usr/bin/vnumactl"
 check_expand "$root/usr/bin/vnumactl" "$shared" "$tmp"

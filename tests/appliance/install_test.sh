@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` of the build tree into a DESTDIR with prefix /usr (the
 # package layout): every file in its place, the systemd unit verified by
-# systemd-analyze against the installed tree (ExecStart and the man pages of
+# systemd-analyze (ExecStart and the man pages of
 # Documentation= must exist there), the tmpfiles.d entry applied to a scratch
 # root, and the installed programs run from the DESTDIR, including a short
 # daemon life with the installed vnumad.conf. Then a /opt prefix: the unit and
@@ -41,14 +41,7 @@ extra=$(cd "$root" && ls -A | grep -vxE 'etc|usr' || true)
 [[ $(stat -c %a "$root/etc/vnumad/vnumad.conf") == 644 ]] || fail "vnumad.conf mode $(stat -c %a "$root/etc/vnumad/vnumad.conf")"
 echo "ok: installed layout"
 
-unit=$root/usr/lib/systemd/system/vnumad.service
-grep -qx 'ExecStart=/usr/sbin/vnumad' "$unit" || fail "installed unit: $(grep ExecStart "$unit")"
-# verify resolves ExecStart inside --root, and runs man(1) for each
-# Documentation= man: page, which must find the installed pages.
-MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" "$unit" > "$tmp/verify.log" 2>&1 \
-  || fail "systemd-analyze verify: $(cat "$tmp/verify.log")"
-[[ ! -s $tmp/verify.log ]] || fail "systemd-analyze verify warns: $(cat "$tmp/verify.log")"
-echo "ok: systemd-analyze verify of the installed unit"
+verify_installed_unit "$root" "$tmp"
 
 systemd-tmpfiles --create --root="$tmp/tmpfiles-root" "$root/usr/lib/tmpfiles.d/vnumad.conf" \
   || fail "systemd-tmpfiles --create failed"

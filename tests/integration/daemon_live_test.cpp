@@ -34,9 +34,11 @@ BOOST_AUTO_TEST_CASE(four_cell_guest_boots_with_the_expanded_view_and_pinned_thr
   BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
   auto view = d.wait_guest_ready(g.name);
 
-  // The guest's kernel sees the expansion: 4 nodes x 2 CPUs, 512 MiB each
-  // (MemTotal within 5%), distance 10 to itself and 11 to the other cells
-  // (all four share host node 0).
+  // The guest's kernel sees the expansion: 4 nodes x 2 CPUs of 512 MiB,
+  // distance 10 to itself and 11 to the other cells (all four share host
+  // node 0). MemTotal is within 5% of the cell size on every node but node 0,
+  // which also holds the kernel image (~40 MiB, placed there by nokaslr):
+  // 15% there.
   auto running = d.running_domain(g.name);
   BOOST_TEST_REQUIRE(running.cpu.cells.size() == 4u);
   BOOST_TEST_REQUIRE(view.nodes.size() == 4u);
@@ -44,7 +46,8 @@ BOOST_AUTO_TEST_CASE(four_cell_guest_boots_with_the_expanded_view_and_pinned_thr
     const auto& node = view.nodes.at(n);
     BOOST_TEST(node.cpus.size() == 2u, "node " << n);
     double expected_kb = static_cast<double>(running.cpu.cells[n].memory_bytes) / 1024.0;
-    BOOST_TEST(node.memtotal_kb > 0.95 * expected_kb, "node " << n << " MemTotal " << node.memtotal_kb);
+    double tolerance = n == 0 ? 0.15 : 0.05;
+    BOOST_TEST(node.memtotal_kb > (1.0 - tolerance) * expected_kb, "node " << n << " MemTotal " << node.memtotal_kb);
     BOOST_TEST(node.memtotal_kb <= expected_kb, "node " << n);
     BOOST_TEST_REQUIRE(node.distances.size() == 4u);
     for (unsigned m = 0; m < 4; ++m) BOOST_TEST(node.distances[m] == (m == n ? 10u : 11u));

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -67,7 +68,9 @@ struct guest_spec {
   std::string on_poweroff = "destroy";
   std::optional<std::string> max_memory_mib;  // with 4 slots
   std::string kernel = (guest_image / "vmlinuz").string();
-  std::string extra_cmdline;
+  // No 64 MiB swiotlb bounce buffer (it would come out of one node's
+  // MemTotal), and no KASLR: the kernel image then always sits in node 0.
+  std::string extra_cmdline = "swiotlb=noforce nokaslr";
   std::string cpu = "<cpu mode='custom' match='exact'><model fallback='allow'>max</model><vendor>GenuineIntel</vendor></cpu>";
 };
 

@@ -1,0 +1,100 @@
+#include "reactor/live_edit.hpp"
+
+#include "config/units.hpp"
+#include "reactor/live_ops.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace vnumad::reactor {
+
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool same_dimm(const config::memory_device_def& a, const config::memory_device_def& b) {
+  return a.model == b.model && a.target_size_bytes == b.target_size_bytes && a.target_node == b.target_node;
+}
+
+std::vector<config::memory_device_def> dimms(const config::domain& d) {
+  std::vector<config::memory_device_def> out;
+  for (const auto& m : d.devices.memory_devices)
+    if (m.model == "dimm") out.push_back(m);
+  return out;
+}
+
+// `from` minus `to`, as multisets of (size, node).
+std::vector<config::memory_device_def> minus(std::vector<config::memory_device_def> from,
+                                             std::vector<config::memory_device_def> to) {
+  std::vector<config::memory_device_def> out;
+  for (const auto& m : from) {
+    auto it = std::find_if(to.begin(), to.end(), [&](const auto& x) { return same_dimm(m, x); });
+    if (it != to.end()) to.erase(it);
+    else out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
+  live_edit_result r;
+  config::domain old = g.definition();
+  if (!g.is_active()) {
+    g.set_definition(std::move(next));
+    co_return r;
+  }
+  // What would be left to differ if every live-applicable field were taken
+  // from the new definition: that is the pending part.
+  config::domain patched = old;
+  patched.vcpu.current = next.vcpu.current;
+  patched.devices.memory_devices = next.devices.memory_devices;
+  bool pins_live = !old.vnuma && !next.vnuma && old.cputune && next.cputune;
+  if (pins_live) patched.cputune->vcpupins = next.cputune->vcpupins;
+  patched.xml = old.xml;
+
+  // 1. vCPU count
+  if (old.current_vcpus() != next.current_vcpus() && old.vcpu.max == next.vcpu.max) {
+    auto done = co_await set_vcpus(g, next.current_vcpus(), 10s);
+    if (done) r.applied.push_back("<vcpu current='" + std::to_string(next.current_vcpus()) + "'>: online " +
+                                  std::string(done->at("online").as_string()));
+    else r.failed.push_back("<vcpu current>: " + done.error().message);
+  }
+  // 2. memory dimms: added ones are attached, removed ones detached
+  for (const auto& m : minus(dimms(next), dimms(old))) {
+    auto done = co_await attach_memory(g, m.target_node.value_or(0), m.target_size_bytes);
+    if (done) r.applied.push_back("attached " + config::format_size(m.target_size_bytes) + " dimm on cell " +
+                                  std::to_string(m.target_node.value_or(0)));
+    else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
+  }
+  for (const auto& m : minus(dimms(old), dimms(next))) {
+    // The running dimm with the same size and cell.
+    std::optional<std::string> id;
+    for (const auto& running : g.running_domain().devices.memory_devices)
+      if (same_dimm(running, m) && running.alias) id = running.alias;
+    if (!id) {
+      r.failed.push_back("<memory model='dimm'>: no running dimm of " + config::format_size(m.target_size_bytes));
+      continue;
+    }
+    auto done = co_await detach_memory(g, *id, 10s);
+    if (done) r.applied.push_back("detached " + *id);
+    else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
+  }
+  // 3. pins of hand-written (non-vNUMA) guests
+  if (pins_live) {
+    for (const auto& pin : next.cputune->vcpupins) {
+      auto before = std::find_if(old.cputune->vcpupins.begin(), old.cputune->vcpupins.end(),
+                                 [&](const auto& p) { return p.vcpu == pin.vcpu; });
+      if (before != old.cputune->vcpupins.end() && before->cpuset == pin.cpuset) continue;
+      auto done = co_await pin_vcpu(g, pin.vcpu, pin.cpuset);
+      if (done) r.applied.push_back("vcpupin " + std::to_string(pin.vcpu) + " -> " + config::format_id_set(pin.cpuset));
+      else r.failed.push_back("<vcpupin vcpu='" + std::to_string(pin.vcpu) + "'>: " + done.error().message);
+    }
+  }
+  // The remaining differences wait for a restart.
+  g.set_definition(patched, false);
+  r.pending = g.set_definition(std::move(next));
+  co_return r;
+}
+
+}  // namespace vnumad::reactor
