@@ -5,7 +5,7 @@
 # XML files for expand/argv/plan and hwloc XML files for --topology. Plain
 # bash: works with or without the bash-completion package.
 
-_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy reboot restart reload events"
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload events"
 _vnumactl_offline_verbs="expand argv plan capabilities"
 
 # Options of one command, as `vnumactl CMD --help` lists them.
@@ -30,7 +30,8 @@ _vnumactl_takes_value() {
     return 1
 }
 
-# Guest names from the daemon. $1: which ones (all | running | stopped);
+# Guest names from the daemon. $1: which ones (all | running: has a QEMU |
+# stopped: has none | paused);
 # $2: the vnumactl to run; $3: the socket, may be empty.
 _vnumactl_guests() {
     local which=$1 prog=$2 socket=$3
@@ -42,6 +43,7 @@ _vnumactl_guests() {
         NR > 2 && NF >= 3 {
             if (which == "running" && $1 == "-") next
             if (which == "stopped" && $1 != "-") next
+            if (which == "paused" && $3 != "paused") next
             print $2
         }'
 }
@@ -138,10 +140,13 @@ _vnumactl() {
         start)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests stopped "$prog" "$socket")" -- "$cur"))
             ;;
+        resume)
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests paused "$prog" "$socket")" -- "$cur"))
+            ;;
         dominfo | domxml | restart)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket")" -- "$cur"))
             ;;
-        vcpuinfo | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | reboot)
+        vcpuinfo | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket")" -- "$cur"))
             ;;
     esac

@@ -53,6 +53,27 @@ int run_vnumactl(const std::vector<std::string>& argv, const cli_io& io) {
     io.out << "vnumactl " VNUMAD_VERSION "\n";
     return exit_ok;
   }
+  // Global options may come before the command ("vnumactl --socket S list"):
+  // they are handed to the command as if given after it.
+  std::vector<std::string> leading;
+  std::size_t at = 1;
+  while (at < argv.size() && argv[at].rfind("--", 0) == 0 && argv[at] != "--help" && argv[at] != "--version") {
+    leading.push_back(argv[at]);
+    if (argv[at].find('=') == std::string::npos && (argv[at] == "--socket" || argv[at] == "--topology") &&
+        at + 1 < argv.size())
+      leading.push_back(argv[++at]);
+    ++at;
+  }
+  if (at >= argv.size()) {
+    print_help(io.err);
+    return exit_invalid;
+  }
+  if (at > 1) {
+    std::vector<std::string> reordered{argv[0], argv[at]};
+    reordered.insert(reordered.end(), argv.begin() + static_cast<long>(at) + 1, argv.end());
+    reordered.insert(reordered.end(), leading.begin(), leading.end());
+    return run_vnumactl(reordered, io);
+  }
   std::vector<std::string> rest(argv.begin() + 2, argv.end());
   for (const auto& c : all_commands())
     if (c.name == argv[1]) return c.run ? c.run(rest, io) : run_daemon_verb(c.name, rest, io);

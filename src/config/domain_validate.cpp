@@ -167,7 +167,9 @@ check check_numatune(const domain& d) {
 
 check check_memory(const domain& d) {
   const std::size_t cells = d.cpu.cells.size();
-  if (d.max_memory_bytes && cells == 0)
+  // With <vnuma> the cells come from the expansion; the argv builder checks
+  // memory devices against them.
+  if (d.max_memory_bytes && cells == 0 && !d.vnuma)
     return fail(errc::unsupported, "<maxMemory>: At least one numa node has to be configured when enabling memory "
                                    "hotplug (add <cpu><numa><cell>, or use <vnuma>)");
   if (d.memory_bytes && *d.memory_bytes == 0)
@@ -177,7 +179,7 @@ check check_memory(const domain& d) {
   for (const memory_device_def& m : d.devices.memory_devices) {
     std::string elem = "<memory model='" + m.model + "'>";
     if (m.target_size_bytes == 0) return fail(errc::invalid_value, elem + "<target><size>: must be positive");
-    if (m.target_node && *m.target_node >= cells)
+    if (m.target_node && *m.target_node >= cells && !d.vnuma)
       return fail(errc::invalid_value, elem + "<target><node>" + std::to_string(*m.target_node) +
                                            "</node>: can't add memory backend for guest node '" +
                                            std::to_string(*m.target_node) + "' as the guest has only '" +
@@ -189,7 +191,7 @@ check check_memory(const domain& d) {
 check check_controllers(const domain& d) {
   const std::size_t cells = d.cpu.cells.size();
   for (const controller_def& c : d.devices.controllers) {
-    if (!c.target_node) continue;
+    if (!c.target_node || d.vnuma) continue;
     if (*c.target_node >= cells)
       return fail(errc::invalid_value,
                   "<controller type='" + c.type + "' index='" + std::to_string(c.index) + "' model='" + c.model +

@@ -123,8 +123,11 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
   // ("Can't fork bridge helper: Operation not permitted").
   bool helper = std::any_of(d.devices.interfaces.begin(), d.devices.interfaces.end(),
                             [](const auto& i) { return i.type == "bridge" || i.type == "network"; });
+  // With runas QEMU itself calls setuid/setgid after start-up, which
+  // elevateprivileges=deny (and =children) kills with SIGSYS.
+  const char* elevate = host.runas ? "allow" : "deny";
   argv.insert(argv.end(), {"-sandbox",
-                           std::string("on,obsolete=deny,elevateprivileges=deny,spawn=") +
+                           std::string("on,obsolete=deny,elevateprivileges=") + elevate + ",spawn=" +
                                (helper ? "allow" : "deny") + ",resourcecontrol=deny",
                            "-msg", "timestamp=on"});
   if (host.runas) {

@@ -233,7 +233,14 @@ awaitable<void> control_server::accept_loop(stream::acceptor& acceptor, bool rea
               s->send(encode_ok(id, json::object{{"subscribed", true}}));
               continue;
             }
-            auto reply = co_await handler_(*request, s->access);
+            // A verb that throws is a bug; the client still gets an answer and
+            // the connection stays up.
+            result<json::value> reply = json::value();
+            try {
+              reply = co_await handler_(*request, s->access);
+            } catch (const std::exception& e) {
+              reply = make_error(errc::protocol_error, "internal error in \"" + request->op + "\": " + e.what());
+            }
             if (s->closing) break;
             s->send(reply ? encode_ok(id, *reply) : encode_error(id, reply.error()));
           }

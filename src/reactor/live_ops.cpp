@@ -180,7 +180,7 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     if (auto refreshed = co_await g.refresh_vcpu_threads(); !refreshed && failure.message.empty())
       failure = refreshed.error();
     for (const auto& id : added) {
-      unsigned v = static_cast<unsigned>(id.as_int64());
+      unsigned v = id.to_number<unsigned>();
       auto [cpus, mems] = pin_of(g, v);
       auto t = g.vcpu_threads().find(v);
       if (t == g.vcpu_threads().end() || !g.cgroups()) continue;

@@ -63,7 +63,7 @@ expect() {  # LINE EXPECTED-SORTED-WORDS...
 }
 
 all_verbs=(list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy
-           reboot restart reload events expand argv plan capabilities)
+           suspend resume reboot restart reload events expand argv plan capabilities)
 
 expect "vnumactl " "${all_verbs[@]}"
 expect "vnumactl se" setvcpus
@@ -79,6 +79,8 @@ expect "vnumactl setvcpus --timeout-ms "
 expect "vnumactl dominfo " db spare web
 grep -qx "list" "$FAKE_LOG" || { echo "FAIL: guest names not asked with 'vnumactl list' (log: $(cat "$FAKE_LOG"))"; failures=$((failures + 1)); }
 expect "vnumactl start " spare
+expect "vnumactl resume " db
+expect "vnumactl su" suspend
 expect "vnumactl shutdown " db web
 expect "vnumactl shutdown w" web
 expect "vnumactl dominfo web " 

@@ -5,7 +5,7 @@
 # unpacked package (dpkg-deb -x into a scratch root), daemon included.
 # Usage: deb_test.sh BUILD_DIR SHARED_DIR
 set -euo pipefail
-build=$1
+build=$(cd "$1" && pwd)
 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/appliance_lib.sh"

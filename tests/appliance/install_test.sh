@@ -8,7 +8,7 @@
 # vnumad.conf are rewritten to point at /opt/vnumad/etc.
 # Usage: install_test.sh BUILD_DIR SHARED_DIR
 set -euo pipefail
-build=$1
+build=$(cd "$1" && pwd)
 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/appliance_lib.sh"

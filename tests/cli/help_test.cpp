@@ -87,3 +87,18 @@ BOOST_AUTO_TEST_CASE(version_is_printed) {
   BOOST_TEST(r.code == 0);
   BOOST_TEST(r.out == "vnumactl " VNUMAD_VERSION "\n");
 }
+
+BOOST_AUTO_TEST_CASE(global_options_may_come_before_the_command) {
+  // "vnumactl --socket S list" is "vnumactl list --socket S": the socket named
+  // before the command is the one it tries.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--socket", "/nonexistent/vnumad.sock", "list"},
+        std::vector<std::string>{"--socket=/nonexistent/vnumad.sock", "list"},
+        std::vector<std::string>{"list", "--socket", "/nonexistent/vnumad.sock"}}) {
+    auto r = run(args);
+    BOOST_TEST(r.code == 1, r.err);
+    BOOST_TEST(contains(r.err, "/nonexistent/vnumad.sock"), r.err);
+  }
+  auto bogus = run({"--bogus"});
+  BOOST_TEST(bogus.code == 2);
+}

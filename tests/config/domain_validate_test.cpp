@@ -138,6 +138,13 @@ BOOST_AUTO_TEST_CASE(the_base_guest_is_valid) {
                                        "<partition nodeset='0-3,^2' cells='2'/></vnuma>"),
                                  "rule.xml")
                  .has_value());
+  // Memory hotplug with <vnuma>: the cells come from the expansion.
+  auto hotplug = parse_domain_string(guest("<vnuma mode='host'/><maxMemory slots='4' unit='GiB'>8</maxMemory>",
+                                           "<vcpu>4</vcpu>",
+                                           "<memory model='dimm'><target><size unit='MiB'>256</size>"
+                                           "<node>1</node></target></memory>"),
+                                     "rule.xml");
+  BOOST_TEST(hotplug.has_value(), (hotplug ? "" : hotplug.error().message));
 }
 
 BOOST_AUTO_TEST_CASE(validate_an_edited_struct) {
