@@ -1,5 +1,6 @@
 #include "cli/cli_common.hpp"
 
+#include "config/domain_xml.hpp"
 #include "vnuma/topology_loader.hpp"
 
 #include <filesystem>
@@ -64,6 +65,21 @@ result<vnuma::host_topology> load_host(const std::optional<std::string>& topolog
     return vnuma::load_topology_xml(*topology_file);
   }
   return vnuma::load_live_topology();
+}
+
+result<config::domain> load_domain(const std::string& file) {
+  if (auto ok = require_input_file(file, "domain file"); !ok) return ok.error();
+  return config::parse_domain_file(file);  // validates too
+}
+
+result<planning_host> load_planning_host(const po::variables_map& vm) {
+  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
+  if (!host) return host.error();
+  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
+  if (!setting) return setting.error();
+  auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
+  if (!reserved) return reserved.error();
+  return planning_host{std::move(*host), std::move(*reserved)};
 }
 
 }  // namespace vnumad::cli

@@ -2,6 +2,7 @@
 // parsing with teaching --help, and loading the host topology.
 #pragma once
 
+#include "config/domain.hpp"
 #include "util/error.hpp"
 #include "vnuma/host_topology.hpp"
 
@@ -46,5 +47,16 @@ result<void> require_input_file(const std::string& path, std::string_view what);
 
 // The host: from an hwloc XML export when `topology_file` is set, else live.
 result<vnuma::host_topology> load_host(const std::optional<std::string>& topology_file);
+
+// A domain file that must exist (exit 2 otherwise), parsed and validated.
+result<config::domain> load_domain(const std::string& file);
+
+// The host a command plans for (--topology, else live) and its reserved CPUs
+// (--reserved-cpus).
+struct planning_host {
+  vnuma::host_topology host;
+  config::id_set reserved;
+};
+result<planning_host> load_planning_host(const po::variables_map& vm);
 
 }  // namespace vnumad::cli

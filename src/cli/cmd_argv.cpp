@@ -4,7 +4,7 @@
 #include "config/domain_validate.hpp"
 #include "config/domain_xml.hpp"
 #include "qemu/argv.hpp"
-#include "qemu/hugetlbfs.hpp"
+#include "qemu/host_facts.hpp"
 #include "vnuma/ledger.hpp"
 #include "vnuma/place.hpp"
 
@@ -43,17 +43,12 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 
-  const std::string file = vm["domain"].as<std::string>();
-  if (auto ok = require_input_file(file, "domain file"); !ok) return report(io, ok.error());
-  auto domain = config::parse_domain_file(file);
+  auto domain = load_domain(vm["domain"].as<std::string>());
   if (!domain) return report(io, domain.error());
-  if (auto valid = config::validate_domain(*domain); !valid) return report(io, valid.error());
-  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
-  if (!host) return report(io, host.error());
-  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
-  if (!setting) return report(io, setting.error());
-  auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
-  if (!reserved) return report(io, reserved.error());
+  auto planning = load_planning_host(vm);
+  if (!planning) return report(io, planning.error());
+  const vnuma::host_topology* host = &planning->host;
+  const config::id_set* reserved = &planning->reserved;
 
   vnuma::ledger empty(*host);
   auto placed = vnuma::place(*domain, *host, empty,
@@ -61,13 +56,7 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   if (!placed) return report(io, placed.error());
   for (const auto& warning : placed->place.warnings) io.err << "vnumactl: warning: " << warning << "\n";
 
-  qemu::host_facts facts;
-  facts.host_nodes = host->node_ids();
-  std::set<std::uint64_t> page_sizes{host->default_hugepage_bytes};
-  for (const auto& node : host->nodes)
-    for (const auto& [size, count] : node.hugepages_total) page_sizes.insert(size);
-  facts.hugetlbfs_mounts = qemu::hugetlbfs_mounts_with_defaults(page_sizes, host->default_hugepage_bytes);
-  facts.default_hugepage_bytes = host->default_hugepage_bytes;
+  qemu::host_facts facts = qemu::host_facts_for(*host);
   facts.state_dir = "/run/vnumad/" + domain->name;
   facts.qmp_socket_path = vm.count("qmp") ? vm["qmp"].as<std::string>() : facts.state_dir + "/qmp.sock";
   if (domain->devices.emulator) facts.qemu_binary = *domain->devices.emulator;

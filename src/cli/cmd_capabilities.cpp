@@ -34,12 +34,10 @@ int cmd_capabilities(const std::vector<std::string>& args, const cli_io& io) {
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 
-  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
-  if (!host) return report(io, host.error());
-  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
-  if (!setting) return report(io, setting.error());
-  auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
-  if (!reserved) return report(io, reserved.error());
+  auto planning = load_planning_host(vm);
+  if (!planning) return report(io, planning.error());
+  const vnuma::host_topology* host = &planning->host;
+  const config::id_set* reserved = &planning->reserved;
   if (vm["json"].as<bool>())
     io.out << boost::json::serialize(vnuma::capabilities_json(*host, *reserved)) << "\n";
   else

@@ -45,17 +45,12 @@ int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 
-  const std::string file = vm["domain"].as<std::string>();
-  if (auto ok = require_input_file(file, "domain file"); !ok) return report(io, ok.error());
-  auto domain = config::parse_domain_file(file);
+  auto domain = load_domain(vm["domain"].as<std::string>());
   if (!domain) return report(io, domain.error());
-  if (auto valid = config::validate_domain(*domain); !valid) return report(io, valid.error());
-  auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
-  if (!host) return report(io, host.error());
-  auto reserved_setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
-  if (!reserved_setting) return report(io, reserved_setting.error());
-  auto reserved = vnuma::resolve_reserved_cpus(*host, *reserved_setting);
-  if (!reserved) return report(io, reserved.error());
+  auto planning = load_planning_host(vm);
+  if (!planning) return report(io, planning.error());
+  const vnuma::host_topology* host = &planning->host;
+  const config::id_set* reserved = &planning->reserved;
 
   if (!domain->vnuma) {
     io.err << "vnumactl: note: " << domain->source_file << " has no <vnuma> element; printed as it is\n";

@@ -244,4 +244,16 @@ result<vm_status> decode_status(const json::value& reply) {
   return vm_status{std::move(*status), running->as_bool()};
 }
 
+std::string deleted_device_id(const boost::json::object& data) {
+  if (const auto* device = data.if_contains("device"); device && device->is_string() && !device->as_string().empty())
+    return std::string(device->as_string());
+  const auto* path = data.if_contains("path");
+  if (!path || !path->is_string()) return {};
+  constexpr std::string_view prefix = "/machine/peripheral/";
+  std::string_view p(path->as_string());
+  if (p.substr(0, prefix.size()) != prefix) return {};
+  p.remove_prefix(prefix.size());
+  return std::string(p.substr(0, p.find('/')));
+}
+
 }  // namespace vnumad::qmp

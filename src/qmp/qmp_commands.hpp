@@ -93,6 +93,12 @@ qmp_command device_add_pc_dimm(const std::string& id, const std::string& memdev,
 qmp_command query_memory_devices();
 result<std::vector<memory_device>> decode_memory_devices(const boost::json::value& reply);
 
+// The id of the device a DEVICE_DELETED event is about: its "device", or,
+// when QEMU only names a path (QEMU 10 reports a vCPU unplug as
+// {"path": "/machine/peripheral/vcpu5/lapic"}), the id under
+// /machine/peripheral/. Empty when neither says.
+std::string deleted_device_id(const boost::json::object& event_data);
+
 qmp_command cont();
 qmp_command stop();
 qmp_command system_powerdown();

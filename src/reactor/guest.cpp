@@ -4,7 +4,7 @@
 
 #include "config/domain_xml.hpp"
 #include "qemu/argv.hpp"
-#include "qemu/hugetlbfs.hpp"
+#include "qemu/host_facts.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/place.hpp"
@@ -109,14 +109,8 @@ awaitable<result<void>> guest::run_start_pipeline() {
   // 2. the command line
   if (auto ok = ctx_.store.prepare(guest_name); !ok) co_return ok.error();
   undo.steps.push_back([this] { (void)ctx_.store.remove(name()); });
-  qemu::host_facts facts;
+  qemu::host_facts facts = qemu::host_facts_for(ctx_.host);
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
-  facts.host_nodes = ctx_.host.node_ids();
-  std::set<std::uint64_t> page_sizes{ctx_.host.default_hugepage_bytes};
-  for (const auto& node : ctx_.host.nodes)
-    for (const auto& [size, count] : node.hugepages_total) page_sizes.insert(size);
-  facts.hugetlbfs_mounts = qemu::hugetlbfs_mounts_with_defaults(page_sizes, ctx_.host.default_hugepage_bytes);
-  facts.default_hugepage_bytes = ctx_.host.default_hugepage_bytes;
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
   facts.state_dir = ctx_.store.guest_dir(guest_name).string();
   facts.runas = ctx_.cfg.runas;

@@ -92,9 +92,9 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
   } else if (ev.name == "DEVICE_DELETED") {
     // A vCPU the guest released late (after setvcpus gave up waiting) is gone
     // all the same: keep the running domain true to QEMU.
-    const json::value* dev = ev.data.if_contains("device");
-    if (dev && dev->is_string() && dev->as_string().starts_with("vcpu")) {
-      unsigned id = static_cast<unsigned>(std::strtoul(dev->as_string().c_str() + 4, nullptr, 10));
+    std::string device = qmp::deleted_device_id(ev.data);
+    if (device.rfind("vcpu", 0) == 0 && device.size() > 4) {
+      unsigned id = static_cast<unsigned>(std::strtoul(device.c_str() + 4, nullptr, 10));
       unsigned online = 0;
       for (auto& v : running_.vcpus) {
         if (v.id == id) v.enabled = false;

@@ -79,9 +79,8 @@ awaitable<std::set<std::string>> wait_deleted(qmp::qmp_client& qmp, std::set<std
     auto ev = co_await qmp.next_event(left);
     if (!ev) break;
     if (ev->name != "DEVICE_DELETED") continue;
-    const json::value* dev = ev->data.if_contains("device");
-    if (dev && dev->is_string() && ids.contains(std::string(dev->as_string())))
-      deleted.insert(std::string(dev->as_string()));
+    std::string id = qmp::deleted_device_id(ev->data);
+    if (ids.contains(id)) deleted.insert(id);
   }
   co_return deleted;
 }

@@ -222,3 +222,15 @@ BOOST_AUTO_TEST_CASE(decoders_reject_malformed_replies) {
     }
   }
 }
+
+BOOST_AUTO_TEST_CASE(device_deleted_names_the_device_by_id_or_by_peripheral_path) {
+  namespace json = boost::json;
+  using vnumad::qmp::deleted_device_id;
+  // QEMU 10 reports a vCPU unplug only through its lapic child's path.
+  BOOST_TEST(deleted_device_id(json::parse(R"({"path":"/machine/peripheral/vcpu5/lapic"})").as_object()) == "vcpu5");
+  BOOST_TEST(deleted_device_id(json::parse(R"({"device":"dimm0","path":"/machine/peripheral/dimm0"})").as_object()) ==
+             "dimm0");
+  BOOST_TEST(deleted_device_id(json::parse(R"({"path":"/machine/peripheral/dimm1"})").as_object()) == "dimm1");
+  BOOST_TEST(deleted_device_id(json::parse(R"({"path":"/machine/unattached/device[3]"})").as_object()).empty());
+  BOOST_TEST(deleted_device_id(json::object{}).empty());
+}
