@@ -23,7 +23,9 @@ sed -e "s|/var/lib/vnumad/images|$root/build/guest|g" -e "s|/var/log/vnumad|$wor
   etc/domains.d/demo.xml > "$work/domain.xml"
 
 echo "== vnumad on etc/vnumad.conf, config dir $work/domains.d"
-build/vnumad --config etc/vnumad.conf --config-dir "$work/domains.d" --state-dir "$work/state" \
+# Its own session, so that Ctrl-C reaches this script (which then destroys the
+# guest through the daemon) and not the daemon first.
+setsid build/vnumad --config etc/vnumad.conf --config-dir "$work/domains.d" --state-dir "$work/state" \
   --socket "$sock" --log-dir "$work/log" &
 daemon=$!
 
@@ -31,9 +33,14 @@ stop() {
   trap - INT TERM EXIT
   echo
   echo "== stopping: destroying the demo guest, then the daemon"
-  vnumactl --help >/dev/null 2>&1 && vnumactl destroy demo --socket "$sock" >/dev/null 2>&1 || true
+  vnumactl destroy demo --socket "$sock" >/dev/null 2>&1 || true
   kill -TERM "$daemon" 2>/dev/null || true
   wait "$daemon" 2>/dev/null || true
+  # Should the daemon have gone first, QEMU outlives it by design: end it here.
+  if [ -f "$work/state/demo/record.json" ]; then
+    qemu=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$work/state/demo/record.json")
+    [ -n "$qemu" ] && kill -KILL "$qemu" 2>/dev/null || true
+  fi
   rm -rf "$work"
   exit 0
 }
@@ -61,7 +68,7 @@ guest_view=$(awk '/VNUMA node=/ {
 host_view=$(vnumactl vcpuinfo demo --socket "$sock")
 printf '%-52s| %s\n' "guest's NUMA view (guest sysfs)" "vnumactl vcpuinfo demo"
 printf '%-52s+%s\n' "$(printf -- '-%.0s' $(seq 52))" "$(printf -- '-%.0s' $(seq 50))"
-paste -d'|' <(printf '%s\n' "$guest_view" | awk '{ printf "%-52s\n", $0 }') <(printf ' %s\n' "$host_view") |
+paste -d'|' <(printf '%s\n' "$guest_view" | awk '{ printf "%-52s\n", $0 }') <(printf '%s\n' "$host_view" | sed 's/^/ /') |
   awk -F'|' '{ printf "%-52s|%s\n", $1, $2 }'
 echo
 echo "vnumad is running (pid $daemon). Try, in another shell:"
