@@ -247,7 +247,12 @@ BOOST_AUTO_TEST_CASE(locked_memory_and_runas) {
   BOOST_TEST_REQUIRE(argv.has_value());
   BOOST_TEST(value_of(*argv, "-overcommit") == "mem-lock=on");
   BOOST_TEST(value_of(*argv, "-run-with") == "user=vnumad-qemu");
-  BOOST_TEST(value_of(*argv, "-sandbox") == "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+  // QEMU drops to the user itself: the sandbox must let it (deny kills it with SIGSYS).
+  BOOST_TEST(value_of(*argv, "-sandbox") == "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny");
+  host.runas.reset();
+  auto plain = qemu::build_argv(d, host);
+  BOOST_TEST_REQUIRE(plain.has_value());
+  BOOST_TEST(value_of(*plain, "-sandbox") == "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 }
 
 BOOST_AUTO_TEST_CASE(q35_endpoints_get_root_ports) {
