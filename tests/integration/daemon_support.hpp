@@ -70,7 +70,10 @@ struct guest_spec {
   std::string kernel = (guest_image / "vmlinuz").string();
   // No 64 MiB swiotlb bounce buffer (it would come out of one node's
   // MemTotal), and no KASLR: the kernel image then always sits in node 0.
-  std::string extra_cmdline = "swiotlb=noforce nokaslr";
+  // Hot-added memory goes online movable, so that the guest can always
+  // offline it again (detach-memory): kernel allocations in a normal zone
+  // would pin it.
+  std::string extra_cmdline = "swiotlb=noforce nokaslr memhp_default_state=online_movable";
   std::string cpu = "<cpu mode='custom' match='exact'><model fallback='allow'>max</model><vendor>GenuineIntel</vendor></cpu>";
 };
 
@@ -87,7 +90,7 @@ inline std::string domain_xml(const guest_spec& g, const fs::path& serial_log) {
     << "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
     << "    <kernel>" << g.kernel << "</kernel>\n"
     << "    <initrd>" << (guest_image / "initrd.gz").string() << "</initrd>\n"
-    << "    <cmdline>console=ttyS0 loglevel=1 memhp_default_state=online " << g.extra_cmdline << "</cmdline>\n"
+    << "    <cmdline>console=ttyS0 loglevel=1 " << g.extra_cmdline << "</cmdline>\n"
     << "  </os>\n  <features><acpi/><apic/></features>\n  " << g.cpu << "\n"
     << "  <on_poweroff>" << g.on_poweroff << "</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
     << "  <on_crash>" << g.on_crash << "</on_crash>\n"
