@@ -14,10 +14,10 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 13> known_keys{
+constexpr std::array<std::string_view, 14> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
-    "log_dir"};
+    "log_dir",     "qmp_timeout"};
 
 std::string valid_keys() {
   std::string out;
@@ -67,6 +67,10 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
   } else if (key == "shutdown_timeout") {
     VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
     c.shutdown_timeout = std::chrono::seconds(n);
+  } else if (key == "qmp_timeout") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
+    if (n == 0) return make_error(errc::invalid_value, what + ": 0 seconds; give at least 1");
+    c.qmp_timeout = std::chrono::seconds(n);
   } else if (key == "qemu_binary") {
     VNUMAD_TRY(p, absolute_path(value, what, false));
     c.qemu_binary = p;

@@ -20,6 +20,10 @@ struct daemon_config {
   bool overcommit = false;
   std::filesystem::path cgroup_root;                   // empty: auto-detect
   std::chrono::seconds shutdown_timeout{60};
+  // How long a starting QEMU may take to open its QMP socket, and again to
+  // greet and accept qmp_capabilities. Generous: with locked memory QEMU
+  // faults in all guest RAM first.
+  std::chrono::seconds qmp_timeout{60};
   std::filesystem::path qemu_binary = "/usr/bin/qemu-system-x86_64";
   std::optional<std::string> runas;                    // QEMU -runas user
   std::optional<std::string> socket_group;             // group allowed read-write on the socket

@@ -64,7 +64,13 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
       if (!t) co_return t.error();
       timeout = std::chrono::seconds(*t);
     }
-    auto done = op == "shutdown" ? co_await g->shutdown(timeout) : co_await g->restart(timeout);
+    // Not `c ? co_await a : co_await b`: g++ 12 destroys the result of such
+    // a conditional twice (a double free on the error path).
+    result<void> done;
+    if (op == "shutdown")
+      done = co_await g->shutdown(timeout);
+    else
+      done = co_await g->restart(timeout);
     if (!done) co_return done.error();
     co_return json::value(g->info());
   }
@@ -74,7 +80,11 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
     co_return json::value(g->info());
   }
   if (op == "suspend" || op == "resume") {
-    auto done = op == "suspend" ? co_await g->suspend() : co_await g->resume();
+    result<void> done;  // no conditional co_await: see shutdown above
+    if (op == "suspend")
+      done = co_await g->suspend();
+    else
+      done = co_await g->resume();
     if (!done) co_return done.error();
     co_return json::value(g->info());
   }

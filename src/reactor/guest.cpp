@@ -13,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
@@ -80,6 +81,7 @@ awaitable<result<void>> guest::start() {
   if (process_) co_return make_error(errc::busy, "guest '" + name() + "' is already running");
   backoff_.cancel();
   busy_ = true;
+  qemu_died_during_start_ = false;
   set_state(guest_state::starting);
   auto started = co_await run_start_pipeline();
   busy_ = false;
@@ -88,6 +90,13 @@ awaitable<result<void>> guest::start() {
     set_state(guest_state::shut_off, started.error().message);
     if (ctx_.publish)
       ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", started.error().message}});
+    // QEMU that died on its way up (killed, OOM, crashed) counts as a crash:
+    // <on_crash>restart</on_crash> retries it with the usual backoff. A start
+    // refused before QEMU ran (placement, argv, state dir) is only reported.
+    if (qemu_died_during_start_ && restarts_on_crash()) {
+      log_info("<on_crash>" + std::string(to_string(definition_.on_crash)) + "</on_crash>: retrying the start");
+      schedule_restart();
+    }
     co_return started.error();
   }
   co_return result<void>{};
@@ -151,19 +160,47 @@ awaitable<result<void>> guest::run_start_pipeline() {
   if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
   log_info("QEMU started, pid " + std::to_string(process_->pid()));
 
+  auto up = co_await bring_up_spawned(facts.qmp_socket_path, spawn.log_file, undo);
+  if (!up) co_return co_await explain_start_failure(up.error(), spawn.log_file);
+  undo.armed = false;
+  co_return result<void>{};
+}
+
+// QEMU dying mid-start shows up as whatever step was running (a reset QMP
+// socket, a failed device_add). How it died, and its own message, say why.
+awaitable<error> guest::explain_start_failure(error failure, std::filesystem::path log_file) {
+  if (!process_) co_return failure;
+  std::optional<int> status;
+  if (!process_->has_exited()) {
+    asio::steady_timer grace(ctx_.io, 500ms);
+    auto waited = co_await (process_->wait_exit() || grace.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (waited.index() == 0 && std::get<0>(waited)) status = *std::get<0>(waited);
+  } else if (auto known = co_await process_->wait_exit(); known) {
+    status = *known;
+  }
+  if (!process_->has_exited()) co_return failure;
+  qemu_died_during_start_ = true;
+  std::string how = status ? " (" + qemu::describe_wait_status(*status) + ")" : "";
+  std::string why = qemu::qemu_error_message(log_file);
+  co_return make_error(errc::process_failed, "QEMU exited during start-up" + how + ": " +
+                                                 (why.empty() ? std::string("no message") : why) + " [" +
+                                                 failure.message + "]");
+}
+
+awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file,
+                                                undo_stack& undo) {
   // 4. QMP: connect while watching for an early exit (bad option, missing kernel)
   qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
   {
-    auto connected = co_await (qmp_->connect(facts.qmp_socket_path, 30s) || process_->wait_exit());
+    auto connected = co_await (qmp_->connect(qmp_socket, ctx_.cfg.qmp_timeout) || process_->wait_exit());
     if (connected.index() == 1) {
-      std::string why = qemu::qemu_error_message(spawn.log_file);
+      std::string why = qemu::qemu_error_message(log_file);
       co_return make_error(errc::process_failed,
                            "QEMU exited during start-up: " + (why.empty() ? std::string("no message") : why));
     }
     if (auto& c = std::get<0>(connected); !c) co_return c.error();
   }
-  // Generous: with locked memory QEMU faults in all guest RAM before it answers.
-  if (auto negotiated = co_await qmp_->negotiate(60s); !negotiated) co_return negotiated.error();
+  if (auto negotiated = co_await qmp_->negotiate(ctx_.cfg.qmp_timeout); !negotiated) co_return negotiated.error();
   std::uint64_t generation = generation_;
   qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
@@ -173,7 +210,7 @@ awaitable<result<void>> guest::run_start_pipeline() {
   if (auto plugged = co_await plug_boot_vcpus(); !plugged) co_return plugged.error();
 
   // 6. pin every vCPU thread and the emulator
-  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, guest_name,
+  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name(),
                                        [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
   if (!cg) co_return cg.error();
   cgroup_ = std::move(*cg);
@@ -187,7 +224,6 @@ awaitable<result<void>> guest::run_start_pipeline() {
   if (auto resumed = co_await qmp_->execute(qmp::cont(), 10s); !resumed) co_return resumed.error();
   record_.phase = start_phase::running;
   if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
-  undo.armed = false;
   set_state(guest_state::running);
   log_info("running: " + std::to_string(vcpu_threads_.size()) + " vCPUs pinned");
   watch(generation_);
@@ -219,6 +255,7 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
 }
 
 awaitable<result<void>> guest::refresh_vcpu_threads() {
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
   auto reply = co_await qmp_->execute(qmp::query_cpus_fast(), 10s);
   if (!reply) co_return reply.error();
   auto cpus = qmp::decode_cpus_fast(*reply);
@@ -317,6 +354,8 @@ awaitable<result<void>> guest::attach(guest_record record) {
 }
 
 result<void> guest::save_record() {
+  // A QEMU that died meanwhile has had its state dir removed: do not recreate it.
+  if (!process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
   if (const vnuma::placement* p = placement()) record_.place = *p;
   record_.expanded_xml = config::write_domain_xml(running_);
   return ctx_.store.save(record_);

@@ -103,6 +103,9 @@ class guest : public std::enable_shared_from_this<guest> {
   result<void> save_record();
   // Running domain edits done live (vCPU count, dimms, pins).
   config::domain& running_domain_mutable() { return running_; }
+  // Changes whenever a QEMU run begins or ends: a live operation that sees it
+  // change while waiting knows its QEMU is gone.
+  std::uint64_t run_generation() const { return generation_; }
   // One operation at a time per guest (start, stop, hotplug).
   bool busy() const { return busy_; }
   void set_busy(bool b) { busy_ = b; }
@@ -110,6 +113,10 @@ class guest : public std::enable_shared_from_this<guest> {
  private:
   struct undo_stack;
   boost::asio::awaitable<result<void>> run_start_pipeline();
+  // Steps after QEMU is spawned: QMP, boot vCPUs, pinning, cont.
+  boost::asio::awaitable<result<void>> bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file,
+                                                        undo_stack& undo);
+  boost::asio::awaitable<error> explain_start_failure(error failure, std::filesystem::path log_file);
   boost::asio::awaitable<result<void>> plug_boot_vcpus();
   boost::asio::awaitable<result<void>> pin_all();
   void watch(std::uint64_t generation);
@@ -119,8 +126,10 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<result<void>> stop_qemu(bool graceful, std::chrono::seconds timeout);
   boost::asio::awaitable<bool> wait_for_exit(std::chrono::milliseconds timeout);
   void release_resources();
+  void remove_cgroup_later(cgroup::guest_cgroup groups, error first_failure);
   void set_state(guest_state s, std::string_view reason = {});
   void schedule_restart();
+  bool restarts_on_crash() const;
   void log_info(const std::string& message) const;
   void log_error(const std::string& message) const;
 
@@ -141,6 +150,7 @@ class guest : public std::enable_shared_from_this<guest> {
   bool poweroff_seen_ = false;         // the guest shut itself down
   std::uint64_t generation_ = 0;       // bumps per QEMU run, so stale callbacks are ignored
   unsigned quick_failures_ = 0;        // consecutive runs that died young, for backoff
+  bool qemu_died_during_start_ = false;  // the last start failed because QEMU exited
   std::chrono::steady_clock::time_point run_started_;
   boost::asio::steady_timer exited_;   // cancelled when QEMU exits (condition variable)
   boost::asio::steady_timer backoff_;

@@ -150,14 +150,18 @@ void guest::on_exit(std::optional<int> status) {
   if (ctx_.publish)
     ctx_.publish(json::object{{"event", "crashed"}, {"guest", name()}, {"status", describe(status)}});
   if (lived >= stable_run) quick_failures_ = 0;
+  // destroy: resources released above; preserve: nothing left to keep.
+  if (restarts_on_crash()) schedule_restart();
+}
+
+bool guest::restarts_on_crash() const {
   switch (definition_.on_crash) {
     case config::lifecycle_action::restart:
     case config::lifecycle_action::rename_restart:
     case config::lifecycle_action::coredump_restart:
-      schedule_restart();
-      break;
+      return true;
     default:
-      break;  // destroy: resources released above; preserve: nothing left to keep
+      return false;
   }
 }
 
@@ -178,7 +182,7 @@ void guest::schedule_restart() {
 
 void guest::release_resources() {
   if (cgroup_) {
-    if (auto removed = cgroup_->remove(); !removed) log_error(removed.error().message);
+    if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
     cgroup_.reset();
   }
   ctx_.ledger.remove(name());
@@ -187,6 +191,28 @@ void guest::release_resources() {
   process_.reset();
   vcpu_threads_.clear();
   ++generation_;
+}
+
+// Threads of a QEMU that has just died can stay listed in its cgroups for a
+// moment (exiting, or a child process not yet reaped), so rmdir says EBUSY.
+// Try again for a few seconds rather than leave the groups behind; a new run
+// of the guest takes over its groups itself.
+void guest::remove_cgroup_later(cgroup::guest_cgroup groups, error first_failure) {
+  asio::co_spawn(
+      ctx_.io,
+      [self = shared_from_this(), groups = std::move(groups), failure = std::move(first_failure)]() mutable -> awaitable<void> {
+        asio::steady_timer pause(self->ctx_.io);
+        for (int attempt = 0; attempt < 50; ++attempt) {
+          pause.expires_after(100ms);
+          co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (self->process_) co_return;
+          auto removed = groups.remove();
+          if (removed) co_return;
+          failure = removed.error();
+        }
+        self->log_error(failure.message);
+      },
+      asio::detached);
 }
 
 awaitable<bool> guest::wait_for_exit(std::chrono::milliseconds timeout) {

@@ -21,6 +21,17 @@ namespace {
 
 const std::string bind_policy = "bind";
 
+// QEMU can die while a live operation waits on it; its resources are then
+// released (the generation moves on) and the operation must stop touching it.
+struct same_run {
+  guest& g;
+  std::uint64_t generation = g.run_generation();
+  bool lost() const { return !g.is_active() || !g.qmp() || g.run_generation() != generation; }
+  error died(const std::string& during) const {
+    return make_error(errc::process_failed, "QEMU of guest '" + g.name() + "' died during " + during);
+  }
+};
+
 error not_running(const guest& g) {
   return make_error(errc::not_found, "guest '" + g.name() + "' is not running (state: " +
                                          std::string(to_string(g.state())) + ")");
@@ -143,11 +154,12 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
                                                   "' has vCPUs 1.." + std::to_string(d.vcpu.max));
   config::id_set online = online_vcpus(d);
   auto plan = vnuma::plan_setvcpus(online, cell_vcpus(g), target);
-  qmp::qmp_client& qmp = *g.qmp();
+  const same_run run{g};
   json::array added, removed, refused;
 
   if (!plan.add.empty()) {
-    auto reply = co_await qmp.execute(qmp::query_hotpluggable_cpus(), 10s);
+    auto reply = co_await g.qmp()->execute(qmp::query_hotpluggable_cpus(), 10s);
+    if (run.lost()) co_return run.died("setvcpus");
     if (!reply) co_return reply.error();
     auto slots = qmp::decode_hotpluggable_cpus(*reply);
     if (!slots) co_return slots.error();
@@ -155,7 +167,7 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     // it is pinned.
     bool was_running = g.state() == guest_state::running;
     if (was_running)
-      if (auto stopped = co_await qmp.execute(qmp::stop(), 10s); !stopped) co_return stopped.error();
+      if (auto stopped = co_await g.qmp()->execute(qmp::stop(), 10s); !stopped) co_return stopped.error();
     error failure{errc::qmp_error, ""};
     for (unsigned v : plan.add) {
       auto ids = slot_of(d, v);
@@ -168,7 +180,9 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
         failure = make_error(errc::qmp_error, "QEMU has no free slot for vCPU " + std::to_string(v));
         break;
       }
-      auto plugged = co_await qmp.execute(qmp::device_add_cpu(slot->type, "vcpu" + std::to_string(v), slot->props), 10s);
+      if (run.lost()) co_return run.died("setvcpus");
+      auto plugged = co_await g.qmp()->execute(qmp::device_add_cpu(slot->type, "vcpu" + std::to_string(v), slot->props), 10s);
+      if (run.lost()) co_return run.died("setvcpus (device_add of vCPU " + std::to_string(v) + ")");
       if (!plugged) {
         failure = plugged.error();
         break;
@@ -178,6 +192,7 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     }
     if (auto refreshed = co_await g.refresh_vcpu_threads(); !refreshed && failure.message.empty())
       failure = refreshed.error();
+    if (run.lost()) co_return run.died("setvcpus");
     for (const auto& id : added) {
       unsigned v = id.to_number<unsigned>();
       auto [cpus, mems] = pin_of(g, v);
@@ -189,6 +204,7 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     if (was_running && g.qmp())
       if (auto resumed = co_await g.qmp()->execute(qmp::cont(), 10s); !resumed && failure.message.empty())
         failure = resumed.error();
+    if (run.lost()) co_return run.died("setvcpus");
     mark_online(d, online);
     (void)g.save_record();
     if (!failure.message.empty()) co_return failure;
@@ -197,14 +213,16 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
   if (!plan.remove.empty()) {
     std::set<std::string> asked;
     for (unsigned v : plan.remove) {
-      auto deleting = co_await qmp.execute(qmp::device_del("vcpu" + std::to_string(v)), 10s);
+      auto deleting = co_await g.qmp()->execute(qmp::device_del("vcpu" + std::to_string(v)), 10s);
+      if (run.lost()) co_return run.died("setvcpus (device_del of vCPU " + std::to_string(v) + ")");
       if (!deleting) {
         refused.push_back(json::object{{"vcpu", v}, {"reason", deleting.error().message}});
         continue;
       }
       asked.insert("vcpu" + std::to_string(v));
     }
-    auto deleted = co_await wait_deleted(qmp, asked, unplug_timeout);
+    auto deleted = co_await wait_deleted(*g.qmp(), asked, unplug_timeout);
+    if (run.lost()) co_return run.died("setvcpus");
     for (unsigned v : plan.remove) {
       std::string id = "vcpu" + std::to_string(v);
       if (deleted.contains(id)) {
@@ -216,11 +234,11 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
             {"reason", "the guest did not release it within " + std::to_string(unplug_timeout.count()) + " ms"}});
       }
     }
-    if (g.is_active()) (void)co_await g.refresh_vcpu_threads();
+    (void)co_await g.refresh_vcpu_threads();
+    if (run.lost()) co_return run.died("setvcpus");
     mark_online(d, online);
     (void)g.save_record();
   }
-  if (!g.is_active()) co_return make_error(errc::process_failed, "QEMU of guest '" + g.name() + "' died during setvcpus");
   json::object out{{"online", config::format_id_set(online)},
                    {"count", online.size()},
                    {"added", std::move(added)},
@@ -276,14 +294,18 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
   // Commands built before co_await: GCC 12 mishandles string-literal
   // temporaries inside a co_await expression.
   qmp::qmp_command add_backend = qmp::object_add_memory_backend_ram(backend, bytes, std::set<unsigned>{node}, bind_policy);
+  const same_run run{g};
   auto object = co_await g.qmp()->execute(std::move(add_backend), 30s);
+  if (run.lost()) co_return run.died("attach-memory");  // the ledger entry went with it
   if (!object) {
     (void)ledger.remove_memory(g.name(), node, bytes);
     co_return object.error();
   }
   auto device = co_await g.qmp()->execute(qmp::device_add_pc_dimm(dimm, backend, cell), 30s);
+  if (run.lost()) co_return run.died("attach-memory");
   if (!device) {
-    if (g.qmp()) (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+    (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+    if (run.lost()) co_return run.died("attach-memory");
     (void)ledger.remove_memory(g.name(), node, bytes);
     co_return device.error();
   }
@@ -308,15 +330,19 @@ awaitable<result<json::value>> detach_memory(guest& g, const std::string& dimm_i
                          [&](const config::memory_device_def& m) { return m.alias && *m.alias == dimm_id; });
   if (it == d.devices.memory_devices.end())
     co_return make_error(errc::not_found, "guest '" + g.name() + "' has no memory device '" + dimm_id + "'");
+  const same_run run{g};
   auto deleting = co_await g.qmp()->execute(qmp::device_del(dimm_id), 10s);
+  if (run.lost()) co_return run.died("detach-memory");
   if (!deleting) co_return deleting.error();
   std::set<std::string> wanted{dimm_id};
   auto deleted = co_await wait_deleted(*g.qmp(), wanted, timeout);
+  if (run.lost()) co_return run.died("detach-memory");
   if (!deleted.contains(dimm_id))
     co_return make_error(errc::timeout, "guest '" + g.name() + "' did not release " + dimm_id + " within " +
                                             std::to_string(timeout.count()) + " ms (it stays attached)");
   std::string backend = "mem" + dimm_id;
-  if (g.qmp()) (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+  (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+  if (run.lost()) co_return run.died("detach-memory");
   it = std::find_if(d.devices.memory_devices.begin(), d.devices.memory_devices.end(),
                     [&](const config::memory_device_def& m) { return m.alias && *m.alias == dimm_id; });
   if (it != d.devices.memory_devices.end()) {

@@ -24,6 +24,7 @@ BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   BOOST_TEST(!r->overcommit);
   BOOST_TEST(r->cgroup_root.empty());
   BOOST_TEST(r->shutdown_timeout.count() == 60);
+  BOOST_TEST(r->qmp_timeout.count() == 60);
   BOOST_TEST(r->qemu_binary == "/usr/bin/qemu-system-x86_64");
   BOOST_TEST(!r->runas.has_value());
   BOOST_TEST(!r->socket_group.has_value());
@@ -41,6 +42,7 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
                          "overcommit = true\n"
                          "cgroup_root = /sys/fs/cgroup/vnumad.slice\n"
                          "shutdown_timeout = 5\n"
+                         "qmp_timeout = 7\n"
                          "qemu_binary = /opt/qemu/bin/qemu-system-x86_64\n"
                          "runas = qemu\n"
                          "socket_group = kvm\n"
@@ -58,6 +60,7 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
   BOOST_TEST(r->overcommit);
   BOOST_TEST(r->cgroup_root == "/sys/fs/cgroup/vnumad.slice");
   BOOST_TEST(r->shutdown_timeout.count() == 5);
+  BOOST_TEST(r->qmp_timeout.count() == 7);
   BOOST_TEST(r->qemu_binary == "/opt/qemu/bin/qemu-system-x86_64");
   BOOST_TEST(r->runas.value() == "qemu");
   BOOST_TEST(r->socket_group.value() == "kvm");
@@ -90,6 +93,7 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"reserved_cpus = some", errc::invalid_cpuset, {"some"}},
                          {"shutdown_timeout = -5", errc::invalid_value, {"shutdown_timeout", "-5"}},
                          {"shutdown_timeout = 1m", errc::invalid_value, {"seconds"}},
+                         {"qmp_timeout = 0", errc::invalid_value, {"qmp_timeout", "at least 1"}},
                          {"state_dir = run/vnumad", errc::invalid_value, {"not an absolute path"}},
                          {"socket = ", errc::invalid_value, {"not an absolute path"}},
                          {"[daemon]\nlog_level = info", errc::invalid_value, {"section [daemon]"}},

@@ -1,0 +1,305 @@
+// Fault injection against the real daemon: QEMU dying or going silent at
+// each start step, the daemon dying mid-start, QMP closed mid-command, the
+// config dir vanishing, the state dir read-only. QEMU is the real binary
+// behind tests/integration/fake_qemu.cpp, which relays QMP and fires one
+// planned fault; its "reached" marker proves the fault hit the step named.
+#define BOOST_TEST_MODULE fault_injection
+#include <boost/test/unit_test.hpp>
+
+#include "daemon_support.hpp"
+
+#include <sys/mount.h>
+
+#include <cstdlib>
+
+using namespace vnumad;
+using namespace vnumad::testing;
+
+namespace {
+
+const fs::path fake_qemu = fs::path(VNUMAD_BINARY_DIR) / "fake-qemu" / "qemu-system-x86_64";
+const fs::path cpuset_root = "/sys/fs/cgroup/cpuset/vnumad";
+
+std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
+
+// A daemon whose QEMU is the fault-injecting relay; plans live in dir/plans.
+struct fault_fixture : daemon_fixture {
+  explicit fault_fixture(std::string conf_extra = "")
+      : daemon_fixture(with_plans() + "qemu_binary = " + fake_qemu.string() + "\n" + conf_extra) {}
+
+  static std::string with_plans() {
+    char tmpl[] = "/tmp/vnumad-plans-XXXXXX";
+    plan_dir() = ::mkdtemp(tmpl);
+    ::setenv("VNUMAD_FAKE_QEMU_PLAN_DIR", plan_dir().c_str(), 1);
+    return "";
+  }
+  static fs::path& plan_dir() {
+    static fs::path dir;
+    return dir;
+  }
+  ~fault_fixture() {
+    std::error_code ec;
+    fs::remove_all(plan_dir(), ec);
+  }
+
+  void plan(const std::string& guest, const std::string& fault) { write_text(plan_dir() / guest, fault + "\n"); }
+  void clear_plan(const std::string& guest) { fs::remove(plan_dir() / guest); }
+  bool reached(const std::string& guest) { return fs::exists(plan_dir() / (guest + ".reached")); }
+
+  // The log lines about one guest.
+  std::string guest_log(const std::string& guest) {
+    std::istringstream in(daemon_log());
+    std::string line, out;
+    while (std::getline(in, line))
+      if (line.find("'" + guest + "'") != std::string::npos) out += line + "\n";
+    return out;
+  }
+};
+
+// Nothing of the guest's run is left: no QEMU, state dir, cgroup or ledger cells.
+void check_nothing_left(fault_fixture& d, const std::string& name) {
+  BOOST_TEST(!d.guest_pid(name).has_value(), name);
+  BOOST_TEST(!fs::exists(d.dir / "state" / name), name);
+  // The cgroups go as soon as the dead QEMU's threads have left them.
+  BOOST_TEST(wait_until([&] { return !fs::exists(cpuset_root / name); }, 10s), name);
+  auto info = d.dominfo(name);
+  BOOST_TEST_REQUIRE(info.contains("cells"), name);
+  BOOST_TEST(info.at("cells").as_array().empty(), name);
+}
+
+// No process whose command line names this guest (fake or real QEMU).
+bool no_qemu_for(const std::string& name) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string cmdline = read_text(entry.path() / "cmdline");
+    for (auto& c : cmdline)
+      if (c == '\0') c = ' ';
+    if (cmdline.find("qemu-system") != std::string::npos && cmdline.find("guest=" + name + ",") != std::string::npos)
+      return false;
+  }
+  return true;
+}
+
+// Every vCPU thread and the emulator are in the guest's cgroups.
+void check_pinned(fault_fixture& d, const std::string& name, unsigned vcpus_online) {
+  auto info = d.call("vcpuinfo", {{"name", name}});
+  BOOST_TEST_REQUIRE(info.has_value());
+  unsigned with_thread = 0;
+  for (const auto& v : info->at("vcpus").as_array()) {
+    if (!v.as_object().contains("thread_id")) continue;
+    ++with_thread;
+    auto vcpu = v.at("vcpu").to_number<unsigned>();
+    std::string tasks = read_text(cpuset_root / name / ("vcpu" + std::to_string(vcpu)) / "tasks");
+    BOOST_TEST(tasks.find(std::to_string(v.at("thread_id").to_number<std::int64_t>())) != std::string::npos,
+               "vCPU " << vcpu << " thread not in its cgroup");
+  }
+  BOOST_TEST(with_thread == vcpus_online);
+}
+
+guest_spec small_guest(const std::string& name) {
+  // Two boot vCPUs of four: the other online one is plugged with device_add.
+  return guest_spec{.name = name, .vcpus = 4, .cells = 2, .current = 2u, .memory_mib = "256"};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(qemu_killed_at_each_start_step_leaves_nothing_and_others_keep_running) {
+  fault_fixture d;
+  guest_spec bystander = small_guest(unique("bystander"));
+  d.define(bystander);
+  BOOST_TEST_REQUIRE(d.wait_state(bystander.name, "running"), d.daemon_log());
+  const pid_t bystander_pid = d.guest_pid(bystander.name).value();
+
+  struct step {
+    std::string tag, fault, expected;  // expected: words of the start error
+  };
+  const std::vector<step> steps = {
+      {"spawn", "exit-at-spawn", "planned failure at spawn"},
+      {"negotiate", "kill-at qmp_capabilities", "killed by signal 9"},
+      {"plug", "kill-at device_add", "killed by signal 9"},
+      {"pin", "kill-after query-cpus-fast", "killed by signal 9"},
+      {"cont", "kill-at cont", "killed by signal 9"},
+  };
+  for (const auto& s : steps) {
+    BOOST_TEST_CONTEXT("fault " << s.fault) {
+      guest_spec g = small_guest(unique("die-" + s.tag));
+      d.plan(g.name, s.fault);
+      d.define(g);
+      BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(g.name).find("start failed") != std::string::npos; }, 60s),
+                         d.daemon_log());
+      BOOST_TEST(d.reached(g.name), "the fault was never reached");
+      std::string log = d.guest_log(g.name);
+      BOOST_TEST(log.find("QEMU exited during start-up") != std::string::npos, log);
+      BOOST_TEST(log.find(s.expected) != std::string::npos, log);
+      // <on_crash>destroy</on_crash>: reported, not retried.
+      BOOST_TEST(d.state(g.name) == "shut off");
+      check_nothing_left(d, g.name);
+      BOOST_TEST(wait_until([&] { return no_qemu_for(g.name); }, 10s));
+      // The file is removed: the guest is gone without a trace.
+      fs::remove(d.domain_file(g.name));
+    }
+  }
+  BOOST_TEST(d.state(bystander.name) == "running");
+  BOOST_TEST(d.guest_pid(bystander.name).value_or(0) == bystander_pid);
+  check_pinned(d, bystander.name, 2);
+}
+
+BOOST_AUTO_TEST_CASE(start_killed_midway_is_retried_under_on_crash_restart) {
+  fault_fixture d;
+  guest_spec g = small_guest(unique("retry"));
+  g.on_crash = "restart";
+  d.plan(g.name, "kill-at cont");
+  d.define(g);
+  // Two failed attempts (the second after the backoff), then the fault is lifted.
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(g.name).find("restarting in 1 s") != std::string::npos; }, 60s),
+                     d.daemon_log());
+  d.clear_plan(g.name);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running", 60s), d.daemon_log());
+  std::string log = d.guest_log(g.name);
+  BOOST_TEST(log.find("retrying the start") != std::string::npos, log);
+  check_pinned(d, g.name, 2);
+}
+
+BOOST_AUTO_TEST_CASE(daemon_killed_mid_start_and_restarted_ends_with_the_guest_running) {
+  for (const std::string fault : {"no-greeting", "hang-at cont"}) {
+    BOOST_TEST_CONTEXT("daemon killed at " << fault) {
+      fault_fixture d;
+      guest_spec g = small_guest(unique("halfway"));
+      d.plan(g.name, fault);
+      d.define(g);
+      BOOST_TEST_REQUIRE(wait_until([&] { return d.reached(g.name); }, 60s), d.daemon_log());
+      const pid_t half_started = d.read_pid(g.name).value();
+      d.stop(SIGKILL);
+      BOOST_TEST(pid_alive(half_started));  // QEMU outlives the daemon (own session)
+      d.clear_plan(g.name);
+      d.start();
+      BOOST_TEST_REQUIRE(d.wait_state(g.name, "running", 90s), d.daemon_log());
+      // The half-started QEMU was killed, not adopted; a fresh one runs.
+      BOOST_TEST(wait_until([&] { return !pid_alive(half_started); }, 10s));
+      BOOST_TEST(d.guest_pid(g.name).value_or(half_started) != half_started);
+      BOOST_TEST(d.daemon_log().find("half-started") != std::string::npos, d.daemon_log());
+      check_pinned(d, g.name, 2);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(qemu_that_never_greets_times_out_and_leaves_nothing) {
+  fault_fixture d("qmp_timeout = 3\n");
+  guest_spec g = small_guest(unique("silent"));
+  d.plan(g.name, "no-greeting");
+  auto begin = std::chrono::steady_clock::now();
+  d.define(g);
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(g.name).find("start failed") != std::string::npos; }, 30s),
+                     d.daemon_log());
+  auto took = std::chrono::steady_clock::now() - begin;
+  BOOST_TEST(took < 15s);
+  std::string log = d.guest_log(g.name);
+  BOOST_TEST(log.find("greeting") != std::string::npos, log);
+  BOOST_TEST(d.state(g.name) == "shut off");
+  check_nothing_left(d, g.name);
+  BOOST_TEST(wait_until([&] { return no_qemu_for(g.name); }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(qmp_closed_mid_command_is_an_error_and_destroy_still_cleans_up) {
+  fault_fixture d;
+  // During start: the start fails cleanly.
+  guest_spec starting = small_guest(unique("closed-start"));
+  d.plan(starting.name, "close-at query-cpus-fast");
+  d.define(starting);
+  BOOST_TEST_REQUIRE(
+      wait_until([&] { return d.guest_log(starting.name).find("start failed") != std::string::npos; }, 60s),
+      d.daemon_log());
+  BOOST_TEST(d.guest_log(starting.name).find("closed") != std::string::npos, d.guest_log(starting.name));
+  check_nothing_left(d, starting.name);
+  BOOST_TEST(wait_until([&] { return no_qemu_for(starting.name); }, 10s));
+
+  // While running: the verb fails with the reason, the daemon serves on, and
+  // destroy still ends QEMU and releases everything.
+  guest_spec running = small_guest(unique("closed-run"));
+  d.define(running);
+  BOOST_TEST_REQUIRE(d.wait_state(running.name, "running"), d.daemon_log());
+  d.plan(running.name, "close-at stop");
+  auto suspended = d.call("suspend", {{"name", running.name}}, 30s);
+  BOOST_TEST_REQUIRE(!suspended.has_value());
+  BOOST_TEST(suspended.error().message.find("closed") != std::string::npos, suspended.error().message);
+  BOOST_TEST(d.reached(running.name));
+  BOOST_TEST_REQUIRE(d.call("list").has_value(), d.daemon_log());
+  BOOST_TEST(d.call("destroy", {{"name", running.name}}, 30s).has_value());
+  BOOST_TEST(wait_until([&] { return d.state(running.name) == "shut off"; }, 20s));
+  check_nothing_left(d, running.name);
+  BOOST_TEST(wait_until([&] { return no_qemu_for(running.name); }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(qemu_killed_during_setvcpus_releases_everything) {
+  fault_fixture d;
+  guest_spec g = small_guest(unique("hotplug-death"));
+  d.define(g);
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  d.plan(g.name, "kill-at device_add");
+  auto grown = d.call("setvcpus", {{"name", g.name}, {"count", 4}}, 60s);
+  BOOST_TEST(!grown.has_value());
+  BOOST_TEST(d.reached(g.name));
+  BOOST_TEST(wait_until([&] { return d.state(g.name) == "crashed"; }, 20s), d.state(g.name));
+  check_nothing_left(d, g.name);
+  BOOST_TEST(d.call("list").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(config_dir_removed_and_recreated_is_watched_again) {
+  fault_fixture d;
+  guest_spec first = small_guest(unique("before"));
+  d.define(first);
+  BOOST_TEST_REQUIRE(d.wait_state(first.name, "running"), d.daemon_log());
+
+  fs::remove_all(d.dir / "domains.d");
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("is gone; waiting for it to return") != std::string::npos; }, 10s),
+                     d.daemon_log());
+  // Its file went with the dir: removed file, graceful shutdown (documented).
+  BOOST_TEST(wait_until([&] { return d.state(first.name).empty(); }, 60s), d.state(first.name));
+  BOOST_TEST(d.call("list").has_value());
+
+  fs::create_directories(d.dir / "domains.d");
+  guest_spec second = small_guest(unique("after"));
+  d.define(second);
+  BOOST_TEST_REQUIRE(d.wait_state(second.name, "running"), d.daemon_log());
+  BOOST_TEST(d.daemon_log().find("watching config dir") != std::string::npos);
+  check_pinned(d, second.name, 2);
+}
+
+BOOST_AUTO_TEST_CASE(read_only_state_dir_refuses_new_guests_and_keeps_the_others) {
+  fault_fixture d;
+  guest_spec steady = small_guest(unique("steady"));
+  d.define(steady);
+  BOOST_TEST_REQUIRE(d.wait_state(steady.name, "running"), d.daemon_log());
+  const pid_t steady_pid = d.guest_pid(steady.name).value();
+
+  // Root ignores permission bits, so "unwritable" is a read-only bind mount.
+  const fs::path state = d.dir / "state";
+  BOOST_TEST_REQUIRE(::mount(state.c_str(), state.c_str(), nullptr, MS_BIND, nullptr) == 0, std::strerror(errno));
+  struct unmount_at_exit {
+    fs::path path;
+    ~unmount_at_exit() { ::umount2(path.c_str(), MNT_DETACH); }
+  } guard{state};
+  BOOST_TEST_REQUIRE(::mount(nullptr, state.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0,
+                     std::strerror(errno));
+
+  guest_spec refused = small_guest(unique("refused"));
+  d.define(refused);
+  BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(refused.name).find("start failed") != std::string::npos; }, 30s),
+                     d.daemon_log());
+  std::string log = d.guest_log(refused.name);
+  BOOST_TEST(log.find(state.string()) != std::string::npos, log);
+  BOOST_TEST(log.find("Read-only file system") != std::string::npos, log);
+  BOOST_TEST(d.state(refused.name) == "shut off");
+  BOOST_TEST(!d.guest_pid(refused.name).has_value());
+  BOOST_TEST(!fs::exists(cpuset_root / refused.name));
+  BOOST_TEST(no_qemu_for(refused.name));
+  BOOST_TEST(d.state(steady.name) == "running");
+  BOOST_TEST(d.guest_pid(steady.name).value_or(0) == steady_pid);
+
+  // Writable again: the same guest starts on request.
+  BOOST_TEST_REQUIRE(::umount2(state.c_str(), 0) == 0, std::strerror(errno));
+  guard.path.clear();
+  auto started = d.call("start", {{"name", refused.name}}, 90s);
+  BOOST_TEST_REQUIRE(started.has_value(), started.error().message);
+  BOOST_TEST(d.state(refused.name) == "running");
+  check_pinned(d, refused.name, 2);
+}
