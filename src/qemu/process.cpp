@@ -297,6 +297,18 @@ bool process_is_qemu_for(pid_t pid, std::string_view marker) {
   return false;
 }
 
+std::vector<pid_t> find_qemu_processes(std::string_view marker) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (process_is_qemu_for(pid, marker)) found.push_back(pid);
+  }
+  return found;
+}
+
 std::vector<std::string> read_log_tail(const std::filesystem::path& log, std::size_t max_lines) {
   std::ifstream in(log, std::ios::binary);
   if (!in) return {};

@@ -81,6 +81,9 @@ std::string describe_wait_status(int wait_status);
 // "guest=NAME" from "-name guest=NAME,..."), with a qemu binary as argv[0]?
 bool process_is_qemu_for(pid_t pid, std::string_view marker);
 
+// Every live qemu process with an argument containing `marker`, found in /proc.
+std::vector<pid_t> find_qemu_processes(std::string_view marker);
+
 // The last `max_lines` lines of a log file (empty when it cannot be read).
 std::vector<std::string> read_log_tail(const std::filesystem::path& log, std::size_t max_lines = 20);
 

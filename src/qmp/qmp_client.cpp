@@ -230,6 +230,9 @@ asio::awaitable<result<void>> qmp_client::connect(std::string path, milliseconds
     co_return make_error(errc::invalid_value, "QMP socket path '" + path + "' is not usable: " + e.code().message());
   }
   const auto deadline = steady_clock::now() + timeout;
+  // QEMU creates its socket within milliseconds, or after seconds when it
+  // first locks guest memory: retry soon at first, then every 50 ms.
+  milliseconds retry(1);
   for (;;) {
     auto [ec] = co_await st->socket.async_connect(endpoint, as_tuple(use_awaitable));
     if (st->closed) co_return closed_error(st);
@@ -243,8 +246,9 @@ asio::awaitable<result<void>> qmp_client::connect(std::string path, milliseconds
     if (now >= deadline)
       co_return make_error(errc::timeout, "QMP socket " + path + " did not accept a connection within " +
                                               ms_text(timeout) + " (last error: " + ec.message() + ")");
-    asio::steady_timer pause(st->executor, std::min<steady_clock::duration>(milliseconds(50), deadline - now));
+    asio::steady_timer pause(st->executor, std::min<steady_clock::duration>(retry, deadline - now));
     co_await pause.async_wait(as_tuple(use_awaitable));
+    retry = std::min(retry * 2, milliseconds(50));
   }
   st->connected = true;
   asio::co_spawn(st->executor, [st]() -> asio::awaitable<void> { co_await read_loop(st); },

@@ -173,7 +173,14 @@ struct config_watcher::state {
       lost_dir();
       return;
     }
-    if ((ev.mask & file_events) && is_config_file_name(name)) pending.touch(std::string(name));
+    if (!(ev.mask & file_events) || !is_config_file_name(name)) return;
+    // A file renamed in (how tools and editors save) is complete: read it at
+    // once. Not while other names are pending, as in a rename within the dir
+    // (a.xml -> b.xml): then both settle together, removal first.
+    if ((ev.mask & IN_MOVED_TO) && pending.pending() == 0)
+      pending.touch(std::string(name), std::chrono::milliseconds(0));
+    else
+      pending.touch(std::string(name));
   }
 
   asio::awaitable<void> read_events() {

@@ -3,9 +3,33 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cmath>
+
 namespace vnumad::reactor {
 
 namespace json = boost::json;
+
+namespace {
+
+// Boost.JSON 1.81 reads a number past the double range (1e999) as infinity and
+// writes infinity back as 1e99999, which it then refuses to read: such an id
+// would make the reply unreadable (found by fuzz/harness_control.cpp).
+bool all_finite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (!all_finite(e)) return false;
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (!all_finite(kv.value())) return false;
+      return true;
+    default: return true;
+  }
+}
+
+}  // namespace
 
 result<control_request> parse_request(std::string_view line, json::value& id_out) {
   id_out = nullptr;
@@ -16,6 +40,7 @@ result<control_request> parse_request(std::string_view line, json::value& id_out
   json::value v = json::parse(line, ec);
   if (ec) return make_error(errc::protocol_error, "malformed JSON: " + ec.message());
   if (!v.is_object()) return make_error(errc::protocol_error, "a request must be a JSON object");
+  if (!all_finite(v)) return make_error(errc::protocol_error, "a number in the request is out of range");
   const json::object& o = v.as_object();
   if (const json::value* id = o.if_contains("id")) id_out = *id;
   control_request r;

@@ -2,6 +2,7 @@
 
 #include "config/domain_validate.hpp"
 #include "config/domain_xml.hpp"
+#include "qemu/process.hpp"
 #include "reactor/live_edit.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/topology_loader.hpp"
@@ -12,6 +13,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <csignal>
 #include <grp.h>
 
 namespace vnumad::reactor {
@@ -71,7 +73,11 @@ awaitable<result<void>> daemon::start() {
                                                            .store = store_,
                                                            .cgroups = *cgroups,
                                                            .log_dir = options_.log_dir,
-                                                           .publish = [this](json::object e) { publish(std::move(e)); }});
+                                                           .publish = [this](json::object e) { publish(std::move(e)); },
+                                                           .dedicated_changed = [this](const std::string& changed) {
+                                                             for (auto& [name, g] : guests_)
+                                                               if (name != changed) g->keep_clear_of_dedicated();
+                                                           }});
 
   // The control socket first, so operators can look while guests come up.
   control_socket_options socket_options;
@@ -133,6 +139,14 @@ awaitable<void> daemon::reattach_all() {
   for (const auto& name : store_.list()) {
     auto record = store_.load(name);
     if (!record) {
+      // A daemon killed between spawning QEMU and saving the record leaves a
+      // paused QEMU and no record. Its QMP socket path is ours alone.
+      for (pid_t pid : qemu::find_qemu_processes("path=" + store_.qmp_socket(name).string() + ",")) {
+        log(log_level::warning, "guest '" + name + "': killing QEMU pid " + std::to_string(pid) +
+                                    ", left half-started without a record");
+        if (auto orphan = qemu::process::attach(io_.get_executor(), pid); orphan && orphan->send_signal(SIGKILL))
+          co_await orphan->wait_exit();
+      }
       log(log_level::warning, "state dir " + store_.guest_dir(name).string() + " unreadable (" +
                                   record.error().message + "): removing it");
       (void)store_.remove(name);

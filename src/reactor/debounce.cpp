@@ -38,7 +38,8 @@ asio::awaitable<void> wait_quiet(std::shared_ptr<debouncer::state> st, std::stri
     timer->expires_at(it->second.deadline);
     auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     it = st->entries.find(key);
-    if (ec || st->stopped || it == st->entries.end() || it->second.timer != timer) co_return;
+    if (st->stopped || it == st->entries.end() || it->second.timer != timer) co_return;
+    if (ec) continue;  // woken early by a touch that brought the deadline forward
     if (debouncer::clock::now() >= it->second.deadline) {
       st->entries.erase(it);
       if (st->fire) st->fire(key);
@@ -57,11 +58,16 @@ debouncer::~debouncer() {
   state_->stopped = true;
 }
 
-void debouncer::touch(const std::string& key) {
+void debouncer::touch(const std::string& key) { touch(key, state_->quiet); }
+
+void debouncer::touch(const std::string& key, clock::duration quiet) {
   if (state_->stopped) return;
-  auto deadline = clock::now() + state_->quiet;
+  auto deadline = clock::now() + quiet;
   if (auto it = state_->entries.find(key); it != state_->entries.end()) {
+    const bool sooner = deadline < it->second.deadline;
     it->second.deadline = deadline;
+    // The waiting coroutine sleeps until the old deadline: wake it to re-arm.
+    if (sooner) it->second.timer->cancel();
     return;
   }
   auto timer = std::make_shared<asio::steady_timer>(state_->ex);

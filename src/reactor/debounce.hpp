@@ -24,6 +24,9 @@ class debouncer {
   // (Re)starts key's quiet period. Does not cancel the pending wait, it only
   // moves the deadline, so a burst costs no cancellations.
   void touch(const std::string& key);
+  // The same with this touch's own quiet period (0: fire on the next turn of
+  // the loop); it replaces the key's deadline, earlier or later.
+  void touch(const std::string& key, clock::duration quiet);
   // Drops every pending key without firing.
   void cancel();
   std::size_t pending() const;

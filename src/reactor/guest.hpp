@@ -44,6 +44,9 @@ struct guest_context {
   std::filesystem::path log_dir;
   // Sends an event to control-socket subscribers ({"event": ..., "guest": ...}).
   std::function<void(boost::json::object)> publish;
+  // A guest took or gave back dedicated threads: the others re-pin
+  // (guest::keep_clear_of_dedicated).
+  std::function<void(const std::string& guest)> dedicated_changed;
 };
 
 class guest : public std::enable_shared_from_this<guest> {
@@ -99,6 +102,9 @@ class guest : public std::enable_shared_from_this<guest> {
   // vCPU id -> host thread id, from the last query-cpus-fast.
   const std::map<unsigned, pid_t>& vcpu_threads() const { return vcpu_threads_; }
   boost::asio::awaitable<result<void>> refresh_vcpu_threads();
+  // Re-pins the running guest around threads other guests now hold dedicated
+  // (or have given back): its asked pins minus theirs, in the ledger and cgroups.
+  void keep_clear_of_dedicated();
   // Record the current running domain/placement in the state dir.
   result<void> save_record();
   // Running domain edits done live (vCPU count, dimms, pins).
@@ -119,6 +125,8 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<error> explain_start_failure(error failure, std::filesystem::path log_file);
   boost::asio::awaitable<result<void>> plug_boot_vcpus();
   boost::asio::awaitable<result<void>> pin_all();
+  result<void> apply_pins();  // the ledger's pins onto the known threads
+  void announce_dedicated_change(bool held_dedicated);
   void watch(std::uint64_t generation);
   void on_qmp_event(const qmp::qmp_event& event);
   void on_exit(std::optional<int> status);

@@ -185,12 +185,16 @@ void guest::release_resources() {
     if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
     cgroup_.reset();
   }
+  const vnuma::placement* held = placement();
+  const bool dedicated = held && !held->dedicated_cpus.empty();
   ctx_.ledger.remove(name());
   (void)ctx_.store.remove(name());
   qmp_.reset();
   process_.reset();
   vcpu_threads_.clear();
   ++generation_;
+  // Its dedicated threads are free again: the others may take them back.
+  announce_dedicated_change(dedicated);
 }
 
 // Threads of a QEMU that has just died can stay listed in its cgroups for a

@@ -380,7 +380,9 @@ awaitable<result<json::value>> pin_vcpu(guest& g, unsigned vcpu, const config::i
       v.host_cpus = cpus;
       if (was_dedicated) dedicated.insert(cpus.begin(), cpus.end());
     }
+  const bool dedicated_moved = dedicated != p->dedicated_cpus;
   if (auto set = ctx.ledger.set_vcpu_pins(g.name(), vcpus, dedicated); !set) co_return set.error();
+  if (dedicated_moved && ctx.dedicated_changed) ctx.dedicated_changed(g.name());
   if (auto t = g.vcpu_threads().find(vcpu); t != g.vcpu_threads().end() && g.cgroups()) {
     auto [pin, mems] = pin_of(g, vcpu);
     if (auto pinned = g.cgroups()->pin_vcpu(t->second, vcpu, cpus, mems); !pinned) co_return pinned.error();

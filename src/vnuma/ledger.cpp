@@ -244,4 +244,11 @@ result<void> ledger::set_vcpu_pins(std::string_view guest, std::vector<vcpu_plac
   return {};
 }
 
+result<void> ledger::set_emulator_cpus(std::string_view guest, id_set cpus) {
+  auto it = guests_.find(guest);
+  if (it == guests_.end()) return make_error(errc::not_found, "the ledger holds no guest " + quoted(guest));
+  it->second.emulator_cpus = std::move(cpus);
+  return {};
+}
+
 }  // namespace vnumad::vnuma

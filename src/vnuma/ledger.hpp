@@ -63,6 +63,7 @@ class ledger {
   // Replaces the guest's vCPU pins (vCPU hotplug, re-pinning) and the threads
   // it holds dedicated; refuses a thread another guest holds.
   result<void> set_vcpu_pins(std::string_view guest, std::vector<vcpu_placement> vcpus, id_set dedicated_cpus);
+  result<void> set_emulator_cpus(std::string_view guest, id_set cpus);
 
  private:
   struct node_capacity {

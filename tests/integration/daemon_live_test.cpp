@@ -85,6 +85,38 @@ BOOST_AUTO_TEST_CASE(siblings_guest_sees_smt_and_each_pair_shares_a_host_core) {
   check_pins_match_domain(d, g.name, 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_siblings_guest_takes_its_thread_from_a_running_shared_guest_and_gives_it_back) {
+  daemon_fixture d("", fs::path(VNUMAD_TEST_DATA_DIR) / "hosts" / "one-node-two-cores.xml");
+  guest_spec shared{.name = unique("shared"), .vcpus = 2, .cells = 1, .memory_mib = "256"};
+  d.define(shared);
+  BOOST_TEST_REQUIRE(d.wait_state(shared.name, "running"), d.daemon_log());
+  auto all_of = [&](const std::string& cpus) {
+    auto affinities = vcpu_affinities(d, shared.name);
+    bool all = affinities.size() == 2u;
+    for (const auto& [vcpu, set] : affinities) all = all && config::format_id_set(set) == cpus;
+    return all;
+  };
+  BOOST_TEST(all_of("0-1"));
+
+  guest_spec owner{.name = unique("owner"), .vcpus = 1, .cells = 1, .distribution = "siblings", .memory_mib = "256"};
+  d.define(owner);
+  BOOST_TEST_REQUIRE(d.wait_state(owner.name, "running"), d.daemon_log());
+  auto owned = vcpu_affinities(d, owner.name);
+  BOOST_TEST_REQUIRE(owned.size() == 1u);
+  BOOST_TEST_REQUIRE(owned[0].size() == 1u);
+  const unsigned taken = *owned[0].begin();
+  const std::string left = taken == 0 ? "1" : "0";
+  // The shared guest moved off the thread the siblings guest holds, before
+  // that guest ran; its pins in the ledger and cgroups say the same.
+  BOOST_TEST(all_of(left), d.daemon_log());
+  BOOST_TEST(read_text(fs::path("/sys/fs/cgroup/cpuset/vnumad") / shared.name / "vcpu0" / "cpuset.cpus").find(left) == 0u);
+  BOOST_TEST(d.daemon_log().find("re-pinned around threads held dedicated") != std::string::npos);
+
+  // The dedicated guest goes: the shared one gets both threads back.
+  BOOST_TEST_REQUIRE(d.call("destroy", {{"name", owner.name}}, 30s).has_value());
+  BOOST_TEST(wait_until([&] { return all_of("0-1"); }, 10s), d.daemon_log());
+}
+
 BOOST_AUTO_TEST_CASE(killed_qemu_is_restarted_and_repinned_under_on_crash_restart) {
   daemon_fixture d;
   guest_spec g{.name = unique("crashr"), .on_crash = "restart"};

@@ -303,3 +303,35 @@ BOOST_AUTO_TEST_CASE(read_only_state_dir_refuses_new_guests_and_keeps_the_others
   BOOST_TEST(d.state(refused.name) == "running");
   check_pinned(d, refused.name, 2);
 }
+
+BOOST_AUTO_TEST_CASE(qemu_left_without_a_record_is_killed_and_the_guest_started_once) {
+  fault_fixture d;
+  guest_spec g = small_guest(unique("orphan"));
+  // What a daemon killed between spawning QEMU and saving its record leaves:
+  // a state dir without a record, and a paused QEMU on that dir's QMP socket.
+  d.stop(SIGKILL);
+  const fs::path guest_dir = d.dir / "state" / g.name;
+  fs::create_directories(guest_dir);
+  std::vector<std::string> args = {"/usr/bin/qemu-system-x86_64", "-S", "-display", "none", "-nodefaults",
+                                   "-name", "guest=" + g.name + ",debug-threads=on", "-chardev",
+                                   "socket,id=charmonitor,path=" + (guest_dir / "qmp.sock").string() + ",server=on,wait=off",
+                                   "-mon", "chardev=charmonitor,id=monitor,mode=control"};
+  const pid_t orphan = ::fork();
+  if (orphan == 0) {
+    ::setsid();
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  BOOST_TEST_REQUIRE(wait_until([&] { return fs::exists(guest_dir / "qmp.sock"); }, 20s));
+  d.define(g);
+  d.start();
+  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running", 90s), d.daemon_log());
+  int status = 0;
+  BOOST_TEST(wait_until([&] { return ::waitpid(orphan, &status, WNOHANG) == orphan; }, 10s), "the orphan QEMU still runs");
+  BOOST_TEST(d.guest_pid(g.name).value_or(orphan) != orphan);
+  BOOST_TEST(d.daemon_log().find("left half-started without a record") != std::string::npos, d.daemon_log());
+  check_pinned(d, g.name, 2);
+}

@@ -101,6 +101,27 @@ BOOST_FIXTURE_TEST_CASE(atomic_rename_gives_exactly_one_changed_with_final_conte
   BOOST_TEST(events[0].content == "new");
 }
 
+BOOST_FIXTURE_TEST_CASE(a_file_renamed_in_is_read_at_once, fixture) {
+  // Written elsewhere and renamed in, it is complete: no quiet period.
+  std::ofstream(dir / ".new.tmp") << "whole";
+  run(20ms);
+  const auto renamed = std::chrono::steady_clock::now();
+  fs::rename(dir / ".new.tmp", dir / "new.xml");
+  while (events.empty() && std::chrono::steady_clock::now() - renamed < 2s) run(5ms);
+  const auto took = std::chrono::steady_clock::now() - renamed;
+  BOOST_TEST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].content == "whole");
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < quiet.count() / 2);
+  // A write in place after it still waits for its quiet period, and is one event.
+  events.clear();
+  write("new.xml", "edited");
+  run(quiet / 3);
+  BOOST_TEST(events.empty());
+  run_until(1);
+  BOOST_TEST_REQUIRE(events.size() == 1u);
+  BOOST_TEST(events[0].content == "edited");
+}
+
 BOOST_FIXTURE_TEST_CASE(editor_temp_files_are_ignored, fixture) {
   for (const char* name : {"web.xml~", ".web.xml.swp", ".#web.xml", "4913", "web.xml.tmp", "#web.xml#"}) {
     write(name, "junk");
