@@ -147,7 +147,9 @@ void dispatch(const state_ptr& st, qmp_message&& message) {
 }
 
 asio::awaitable<void> read_loop(state_ptr st) {
-  std::array<char, 64 * 1024> buffer;
+  // Lives in every guest's reader coroutine for the guest's lifetime: kept
+  // small (QMP lines longer than this simply take several reads).
+  std::array<char, 4 * 1024> buffer;
   while (!st->closed) {
     auto [ec, n] = co_await st->socket.async_read_some(asio::buffer(buffer), as_tuple(use_awaitable));
     if (st->closed) co_return;

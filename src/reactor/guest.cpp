@@ -164,7 +164,9 @@ awaitable<result<void>> guest::run_start_pipeline() {
                          .expanded_xml = config::write_domain_xml(running_),
                          .place = placed->place,
                          .started_at = static_cast<std::int64_t>(std::time(nullptr))};
-  if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
+  auto saved = ctx_.store.save(record_);
+  record_.expanded_xml.clear();  // on disk now; save_record() writes it afresh
+  if (!saved) co_return saved.error();
   log_info("QEMU started, pid " + std::to_string(process_->pid()));
 
   auto up = co_await bring_up_spawned(facts.qmp_socket_path, spawn.log_file, undo);
@@ -222,7 +224,8 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
   if (!cg) co_return cg.error();
   cgroup_ = std::move(*cg);
   undo.steps.push_back([this] {
-    if (cgroup_) (void)cgroup_->remove();
+    if (cgroup_)
+      if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
     cgroup_.reset();
   });
   if (auto pinned = co_await pin_all(); !pinned) co_return pinned.error();
@@ -230,7 +233,7 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
   // 7. run
   if (auto resumed = co_await qmp_->execute(qmp::cont(), 10s); !resumed) co_return resumed.error();
   record_.phase = start_phase::running;
-  if (auto saved = ctx_.store.save(record_); !saved) co_return saved.error();
+  if (auto saved = save_record(); !saved) co_return saved.error();
   set_state(guest_state::running);
   log_info("running: " + std::to_string(vcpu_threads_.size()) + " vCPUs pinned");
   watch(generation_);
@@ -374,6 +377,7 @@ awaitable<result<void>> guest::attach(guest_record record) {
   ++generation_;
   stopping_ = restart_after_exit_ = poweroff_seen_ = false;
   record_ = std::move(record);
+  record_.expanded_xml.clear();  // parsed into running_ above; on disk already
   run_started_ = std::chrono::steady_clock::now();
 
   qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
@@ -407,8 +411,13 @@ result<void> guest::save_record() {
   // A QEMU that died meanwhile has had its state dir removed: do not recreate it.
   if (!process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
   if (const vnuma::placement* p = placement()) record_.place = *p;
+  // The expanded XML is only needed on disk (for a daemon restart); a guest
+  // does not keep a second copy of it in memory.
   record_.expanded_xml = config::write_domain_xml(running_);
-  return ctx_.store.save(record_);
+  auto saved = ctx_.store.save(record_);
+  record_.expanded_xml.clear();
+  record_.expanded_xml.shrink_to_fit();
+  return saved;
 }
 
 }  // namespace vnumad::reactor
