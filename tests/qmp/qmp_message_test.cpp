@@ -176,3 +176,30 @@ BOOST_AUTO_TEST_CASE(framer_rejects_oversized_lines_and_stays_failed) {
     BOOST_TEST(**line == "12345678");
   }
 }
+
+// Found by the fuzzer (fuzz/regressions/qmp): both used to be a throw or a
+// wrong refusal in the daemon's QMP reader.
+BOOST_AUTO_TEST_CASE(event_timestamps_out_of_range_are_zero_not_a_throw) {
+  for (const std::string ts : {"18446744073709551616", "1.5", "-1e300"}) {
+    auto m = decode_message("{\"event\":\"STOP\",\"timestamp\":{\"seconds\":" + ts + ",\"microseconds\":" + ts + "}}");
+    BOOST_TEST_REQUIRE(m.has_value(), ts);
+    auto* ev = std::get_if<qmp_event>(&*m);
+    BOOST_TEST_REQUIRE(ev != nullptr);
+    BOOST_TEST(ev->seconds == 0);
+    BOOST_TEST(ev->microseconds == 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_line_of_exactly_the_limit_passes_when_its_crlf_is_split) {
+  line_framer framer(8);
+  framer.feed("12345678\r");
+  auto waiting = framer.next_line();
+  BOOST_TEST_REQUIRE(waiting.has_value());
+  BOOST_TEST(!waiting->has_value());
+  framer.feed("\n");
+  auto line = framer.next_line();
+  BOOST_TEST_REQUIRE(line.has_value());
+  BOOST_TEST_REQUIRE(line->has_value());
+  BOOST_TEST(**line == "12345678");
+}
+

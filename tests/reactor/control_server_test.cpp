@@ -259,3 +259,17 @@ BOOST_AUTO_TEST_CASE(socket_modes_and_unprivileged_peers) {
   BOOST_TEST((control_server::decide_access({1, 12345, 777}, false, gid_t{777}) == access_level::read_write));
   BOOST_TEST((control_server::decide_access({1, 0, 0}, false, std::nullopt) == access_level::read_write));
 }
+
+// Found by the fuzzer (fuzz/regressions/control): Boost.JSON 1.81 reads a
+// number beyond the double range as infinity and writes it back as 1e99999,
+// which no client can parse. Such a request is refused, its id not echoed.
+BOOST_AUTO_TEST_CASE(numbers_beyond_the_double_range_are_refused) {
+  for (const std::string line : {"{\"id\":0.5e320,\"op\":\"list\"}", "{\"op\":\"dominfo\",\"args\":{\"name\":1e400}}"}) {
+    boost::json::value id;
+    auto r = parse_request(line, id);
+    BOOST_TEST_REQUIRE(!r.has_value(), line);
+    BOOST_TEST((r.error().code == errc::protocol_error));
+    BOOST_TEST(id.is_null());
+  }
+}
+
