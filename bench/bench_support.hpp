@@ -7,6 +7,7 @@
 #pragma once
 
 #include "reactor/control_client.hpp"
+#include "../tests/support/files_and_processes.hpp"
 
 #include <boost/json.hpp>
 
@@ -44,17 +45,9 @@ inline double ms_since(clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
 }
 
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::trunc);
-  out << text;
-}
+using testing::read_text;
+using testing::write_text;
+using testing::pid_alive;
 
 // ---- statistics -------------------------------------------------------------
 
@@ -124,7 +117,6 @@ inline proc_usage read_usage(pid_t pid) {
   return u;
 }
 
-inline bool pid_alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 // ---- domain XML ----------------------------------------------------------------
 

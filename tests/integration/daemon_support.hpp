@@ -6,6 +6,7 @@
 #include "config/domain_xml.hpp"
 #include "qemu/guest_log.hpp"
 #include "reactor/control_client.hpp"
+#include "support/files_and_processes.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -32,18 +33,6 @@ inline const fs::path guest_image = fs::path(VNUMAD_BINARY_DIR) / "guest";
 inline const fs::path vnumad_binary = fs::path(VNUMAD_BINARY_DIR) / "vnumad";
 inline const fs::path vnumactl_binary = fs::path(VNUMAD_BINARY_DIR) / "vnumactl";
 
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::trunc);
-  out << text;
-}
-
 // Polls `done` every 100 ms until it holds or `timeout` passes.
 inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -53,8 +42,6 @@ inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseco
   }
   return done();
 }
-
-inline bool pid_alive(pid_t pid) { return pid > 0 && ::kill(pid, 0) == 0; }
 
 // Options for the test guest's domain XML.
 struct guest_spec {
