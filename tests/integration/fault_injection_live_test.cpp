@@ -248,12 +248,16 @@ BOOST_AUTO_TEST_CASE(config_dir_removed_and_recreated_is_watched_again) {
   guest_spec first = small_guest(unique("before"));
   d.define(first);
   BOOST_TEST_REQUIRE(d.wait_state(first.name, "running"), d.daemon_log());
+  const pid_t first_pid = d.guest_pid(first.name).value();
 
   fs::remove_all(d.dir / "domains.d");
   BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("is gone; waiting for it to return") != std::string::npos; }, 10s),
                      d.daemon_log());
   // Its file went with the dir: removed file, graceful shutdown (documented).
   BOOST_TEST(wait_until([&] { return d.state(first.name).empty(); }, 60s), d.state(first.name));
+  BOOST_TEST(wait_until([&] { return !pid_alive(first_pid); }, 30s), "QEMU of the removed guest still runs");
+  BOOST_TEST(wait_until([&] { return !fs::exists(cpuset_root / first.name); }, 10s));
+  BOOST_TEST(!fs::exists(d.dir / "state" / first.name));
   BOOST_TEST(d.call("list").has_value());
 
   fs::create_directories(d.dir / "domains.d");
