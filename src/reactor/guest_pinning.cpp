@@ -1,0 +1,99 @@
+// Pinning of a running guest's threads: which thread is which vCPU, applying
+// the ledger's pins to the cgroups, and moving off threads other guests hold
+// dedicated. The start pipeline and re-attachment use it (guest.cpp).
+#include "reactor/guest.hpp"
+
+#include "qmp/qmp_commands.hpp"
+#include "reactor/logging.hpp"
+#include "vnuma/clear_of_dedicated.hpp"
+
+namespace vnumad::reactor {
+
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
+
+awaitable<result<void>> guest::refresh_vcpu_threads() {
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  auto reply = co_await qmp_->execute(qmp::query_cpus_fast(), 10s);
+  if (!reply) co_return reply.error();
+  auto cpus = qmp::decode_cpus_fast(*reply);
+  if (!cpus) co_return cpus.error();
+  // libvirt numbers vCPUs in topology order; map each QEMU CPU back by its props.
+  const auto topo = running_.cpu.topology.value_or(config::cpu_topology{1, 1, 1, running_.vcpu.max, 1});
+  vcpu_threads_.clear();
+  for (const auto& c : *cpus) {
+    auto socket = static_cast<unsigned>(c.props.socket_id.value_or(0));
+    auto die = static_cast<unsigned>(c.props.die_id.value_or(0));
+    auto core = static_cast<unsigned>(c.props.core_id.value_or(0));
+    auto thread = static_cast<unsigned>(c.props.thread_id.value_or(0));
+    unsigned id = ((socket * topo.dies + die) * topo.cores + core) * topo.threads + thread;
+    vcpu_threads_[id] = static_cast<pid_t>(c.thread_id);
+  }
+  co_return result<void>{};
+}
+
+awaitable<result<void>> guest::pin_all() {
+  if (auto refreshed = co_await refresh_vcpu_threads(); !refreshed) co_return refreshed.error();
+  co_return apply_pins();
+}
+
+result<void> guest::apply_pins() {
+  const vnuma::placement* place = placement();
+  if (!place) return make_error(errc::not_found, "guest '" + name() + "' is not in the ledger");
+  if (!cgroup_ || !process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  config::id_set all_nodes;
+  for (const auto& cell : place->cells) all_nodes.insert(cell.host_node);
+  for (const auto& [vcpu, tid] : vcpu_threads_) {
+    config::id_set cpus = ctx_.host.all_cpus();
+    config::id_set mems = all_nodes;
+    if (vcpu < place->vcpus.size() && !place->vcpus[vcpu].host_cpus.empty()) {
+      cpus = place->vcpus[vcpu].host_cpus;
+      for (const auto& cell : place->cells)
+        if (cell.cell == place->vcpus[vcpu].cell) mems = {cell.host_node};
+    }
+    if (auto pinned = cgroup_->pin_vcpu(tid, vcpu, cpus, mems); !pinned) return pinned.error();
+  }
+  config::id_set emulator = place->emulator_cpus.empty() ? ctx_.host.all_cpus() : place->emulator_cpus;
+  if (auto pinned = cgroup_->pin_emulator(process_->pid(), emulator, all_nodes); !pinned) return pinned.error();
+  return {};
+}
+
+void guest::announce_dedicated_change(bool held_dedicated) {
+  if (held_dedicated && ctx_.dedicated_changed) ctx_.dedicated_changed(name());
+}
+
+void guest::keep_clear_of_dedicated() {
+  const vnuma::placement* p = placement();
+  if (!p || !process_ || !cgroup_) return;
+  vnuma::pins_wanted wanted;
+  if (running_.cputune) {
+    for (const auto& pin : running_.cputune->vcpupins) wanted.vcpus[pin.vcpu] = pin.cpuset;
+    wanted.emulator = running_.cputune->emulatorpin.value_or(config::id_set{});
+  }
+  auto granted = vnuma::pins_clear_of_dedicated(*p, wanted, ctx_.ledger, ctx_.host);
+  bool changed = granted.emulator != p->emulator_cpus || granted.vcpus.size() != p->vcpus.size();
+  std::string moved;
+  for (std::size_t i = 0; i < granted.vcpus.size() && i < p->vcpus.size(); ++i)
+    if (granted.vcpus[i].host_cpus != p->vcpus[i].host_cpus) {
+      changed = true;
+      moved += (moved.empty() ? "" : ", ") + std::to_string(granted.vcpus[i].vcpu) + " -> " +
+               (granted.vcpus[i].host_cpus.empty() ? std::string("any") : config::format_id_set(granted.vcpus[i].host_cpus));
+    }
+  if (!changed) return;
+  for (const auto& note : granted.notes) log_guest(log_level::warning, name(), note);
+  const config::id_set dedicated = p->dedicated_cpus;
+  if (auto set = ctx_.ledger.set_vcpu_pins(name(), std::move(granted.vcpus), dedicated); !set) {
+    log_error("re-pinning around dedicated threads: " + set.error().message);
+    return;
+  }
+  (void)ctx_.ledger.set_emulator_cpus(name(), granted.emulator);
+  if (auto pinned = apply_pins(); !pinned) {
+    log_error("re-pinning around dedicated threads: " + pinned.error().message);
+    return;
+  }
+  (void)save_record();
+  log_info("re-pinned around threads held dedicated by other guests: vCPU " + (moved.empty() ? "none" : moved) +
+           "; emulator -> " + (granted.emulator.empty() ? std::string("any") : config::format_id_set(granted.emulator)));
+}
+
+}  // namespace vnumad::reactor
