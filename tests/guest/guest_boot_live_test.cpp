@@ -9,6 +9,8 @@
 #include "qemu/process.hpp"
 #include "qmp/qmp_client.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "support/files_and_processes.hpp"
+#include "support/qemu_process_guard.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -26,6 +28,8 @@
 #include <sstream>
 
 using namespace vnumad;
+using testing::kill_on_exit;
+using testing::message_of;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -81,39 +85,18 @@ std::vector<std::string> guest_argv(const fs::path& dir) {
   return argv;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// QEMU runs in its own session and outlives the test process: a failing
-// check must not leave it behind.
-struct kill_on_exit {
-  qemu::process& proc;
-  ~kill_on_exit() {
-    if (!proc.has_exited()) (void)proc.send_signal(SIGKILL);
-  }
-};
-
-template <class T>
-std::string message_of(const result<T>& r) {
-  return r ? std::string("ok") : r.error().message;
-}
-
 // Polls the serial log until `done` holds for the parsed view.
 awaitable<qemu::guest_view> wait_for_view(const fs::path& serial, std::chrono::seconds limit, const char* what,
                                           const std::function<bool(const qemu::guest_view&)>& done) {
   auto ex = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   for (;;) {
-    auto view = qemu::parse_guest_view(slurp(serial));
+    auto view = qemu::parse_guest_view(testing::read_text(serial));
     BOOST_TEST_REQUIRE(view.has_value(), message_of(view));
     if (done(*view)) co_return *view;
     BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline),
                        "guest did not reach '" << what << "' within " << limit.count() << " s; serial log:\n"
-                                               << slurp(serial).substr(0, 4000));
+                                               << testing::read_text(serial).substr(0, 4000));
     asio::steady_timer t(ex, 250ms);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -222,7 +205,7 @@ BOOST_AUTO_TEST_CASE(guest_sees_its_cells_and_hotplugged_cpu_and_memory) {
     BOOST_TEST_REQUIRE(exit->has_value());
     BOOST_TEST(WIFEXITED(**exit));
     BOOST_TEST(WEXITSTATUS(**exit) == 0);
-    auto final_view = qemu::parse_guest_view(slurp(serial));
+    auto final_view = qemu::parse_guest_view(testing::read_text(serial));
     BOOST_TEST_REQUIRE(final_view.has_value());
     BOOST_TEST(final_view->powered_off);
   }, 240s);

@@ -4,6 +4,8 @@
 #include "qemu/process.hpp"
 #include "qmp/qmp_client.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "support/files_and_processes.hpp"
+#include "support/qemu_process_guard.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +24,8 @@
 #include <sstream>
 
 using namespace vnumad;
+using testing::kill_on_exit;
+using testing::message_of;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -73,27 +77,6 @@ std::vector<std::string> paused_guest_argv(const fs::path& dir, const std::strin
           "-object", "memory-backend-ram,id=m0,size=64M", "-object", "memory-backend-ram,id=m1,size=64M",
           "-numa", "node,nodeid=0,cpus=0-1,memdev=m0", "-numa", "node,nodeid=1,cpus=2-3,memdev=m1",
           "-display", "none", "-nodefaults", "-qmp", "unix:" + (dir / "qmp.sock").string() + ",server=on,wait=off"};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// QEMU runs in its own session and outlives the test process: a failing
-// check must not leave it behind.
-struct kill_on_exit {
-  qemu::process& proc;
-  ~kill_on_exit() {
-    if (!proc.has_exited()) (void)proc.send_signal(SIGKILL);
-  }
-};
-
-template <class T>
-std::string message_of(const result<T>& r) {
-  return r ? std::string("ok") : r.error().message;
 }
 
 // Collects events until one called `name`, or fails on timeout.
@@ -170,11 +153,11 @@ BOOST_AUTO_TEST_CASE(spawn_negotiate_hotplug_run_and_quit) {
     for (const auto& cpu : *cpus) {
       const fs::path task = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(cpu.thread_id);
       BOOST_TEST(fs::exists(task), task.string() << " (vCPU " << cpu.cpu_index << ")");
-      BOOST_TEST(slurp(task / "comm").find("CPU") != std::string::npos);  // debug-threads names them "CPU n/TCG"
+      BOOST_TEST(testing::read_text(task / "comm").find("CPU") != std::string::npos);  // debug-threads names them "CPU n/TCG"
     }
 
     // The MPOL_BIND set before exec shows as QEMU's task policy.
-    const std::string numa_maps = slurp("/proc/" + std::to_string(pid) + "/numa_maps");
+    const std::string numa_maps = testing::read_text("/proc/" + std::to_string(pid) + "/numa_maps");
     BOOST_TEST(numa_maps.find(" bind:0 ") != std::string::npos, numa_maps.substr(0, 400));
     BOOST_TEST(numa_maps.find("default") == std::string::npos, "a mapping without the bind policy");
 
@@ -222,7 +205,7 @@ BOOST_AUTO_TEST_CASE(timeouts_and_pending_requests_when_qemu_dies) {
     BOOST_TEST_REQUIRE((co_await client.connect((dir.path / "qmp.sock").string(), 10s)).has_value());
     BOOST_TEST_REQUIRE((co_await client.negotiate(10s)).has_value());
     // No nodeset: the inherited (default) policy is left alone.
-    const std::string numa_maps = slurp("/proc/" + std::to_string(proc->pid()) + "/numa_maps");
+    const std::string numa_maps = testing::read_text("/proc/" + std::to_string(proc->pid()) + "/numa_maps");
     BOOST_TEST(numa_maps.find(" default ") != std::string::npos, numa_maps.substr(0, 400));
     BOOST_TEST(numa_maps.find("bind:") == std::string::npos);
 
