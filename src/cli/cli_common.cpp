@@ -72,14 +72,45 @@ result<config::domain> load_domain(const std::string& file) {
   return config::parse_domain_file(file);  // validates too
 }
 
+void add_planning_options(po::options_description& options) {
+  options.add_options()
+      ("topology", po::value<std::string>(), "hwloc XML export of the host (default: this host)")
+      ("config", po::value<std::string>(), "vnumad.conf for reserved_cpus, reserved_memory, state_dir "
+                                           "(default: /etc/vnumad/vnumad.conf if it exists)")
+      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset (default: the config's)")
+      ("reserved-memory", po::value<std::string>(), "memory per node kept from guests: 1GiB, '512MiB 0=2GiB' "
+                                                    "(default: the config's reserved_memory, 1GiB)");
+}
+
+result<config::daemon_config> load_planning_config(const po::variables_map& vm) {
+  if (vm.count("config")) {
+    const std::string file = vm["config"].as<std::string>();
+    if (auto ok = require_input_file(file, "config file"); !ok) return ok.error();
+    return config::load_daemon_config(file);
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(default_config_file, ec)) return config::load_daemon_config(default_config_file);
+  return config::daemon_config{};
+}
+
 result<planning_host> load_planning_host(const po::variables_map& vm) {
+  auto cfg = load_planning_config(vm);
+  if (!cfg) return cfg.error();
   auto host = load_host(vm.count("topology") ? std::optional(vm["topology"].as<std::string>()) : std::nullopt);
   if (!host) return host.error();
-  auto setting = vnuma::parse_reserved_cpus(vm["reserved-cpus"].as<std::string>());
+  const auto& cpus = vm["reserved-cpus"];
+  auto setting = vnuma::parse_reserved_cpus(cpus.defaulted() ? cfg->reserved_cpus : cpus.as<std::string>());
   if (!setting) return setting.error();
   auto reserved = vnuma::resolve_reserved_cpus(*host, *setting);
   if (!reserved) return reserved.error();
-  return planning_host{std::move(*host), std::move(*reserved)};
+  if (vm.count("reserved-memory")) {
+    auto memory = config::parse_reserved_memory(vm["reserved-memory"].as<std::string>(), "--reserved-memory");
+    if (!memory) return memory.error();
+    cfg->reserved_memory = *memory;
+  }
+  auto reserved_memory = vnuma::resolve_reserved_memory(*host, cfg->reserved_memory);
+  if (!reserved_memory) return reserved_memory.error();
+  return planning_host{std::move(*host), std::move(*reserved), std::move(*reserved_memory), std::move(*cfg)};
 }
 
 }  // namespace vnumad::cli

@@ -2,13 +2,16 @@
 // parsing with teaching --help, and loading the host topology.
 #pragma once
 
+#include "config/daemon_config.hpp"
 #include "config/domain.hpp"
 #include "util/error.hpp"
 #include "vnuma/host_topology.hpp"
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,11 +54,24 @@ result<vnuma::host_topology> load_host(const std::optional<std::string>& topolog
 // A domain file that must exist (exit 2 otherwise), parsed and validated.
 result<config::domain> load_domain(const std::string& file);
 
-// The host a command plans for (--topology, else live) and its reserved CPUs
-// (--reserved-cpus).
+// The options every planning command shares: --topology, --config,
+// --reserved-cpus, --reserved-memory.
+void add_planning_options(po::options_description& options);
+
+// vnumad.conf for a planning command: --config, else /etc/vnumad/vnumad.conf
+// when it exists, else the daemon's defaults.
+inline constexpr const char* default_config_file = "/etc/vnumad/vnumad.conf";
+result<config::daemon_config> load_planning_config(const po::variables_map& vm);
+
+// The host a command plans for (--topology, else live), counted as the
+// daemon counts it: reserved CPUs (--reserved-cpus, else the config's) and
+// memory kept from guests per node (--reserved-memory, else the config's
+// reserved_memory).
 struct planning_host {
   vnuma::host_topology host;
   config::id_set reserved;
+  std::map<unsigned, std::uint64_t> reserved_memory;
+  config::daemon_config cfg;
 };
 result<planning_host> load_planning_host(const po::variables_map& vm);
 

@@ -14,7 +14,7 @@ namespace vnumad::cli {
 
 namespace {
 constexpr std::string_view usage =
-    "vnumactl argv [--topology FILE] [--reserved-cpus SET] [--allow-overcommit] [--qmp PATH] DOMAIN.xml";
+    "vnumactl argv [--topology FILE] [--config FILE] [--reserved-cpus SET] [--reserved-memory SPEC] [--allow-overcommit] [--qmp PATH] DOMAIN.xml";
 constexpr std::string_view examples =
     "Prints the QEMU command line for DOMAIN.xml, one argument per line, exactly as vnumad\n"
     "would exec it (never through a shell). A domain with <vnuma> is expanded first; a\n"
@@ -30,9 +30,8 @@ constexpr std::string_view examples =
 
 int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
+  add_planning_options(options);
   options.add_options()
-      ("topology", po::value<std::string>(), "hwloc XML export of the host (default: this host)")
-      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset")
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
       ("qmp", po::value<std::string>(), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qmp.sock)")
       ("domain", po::value<std::string>()->required(), "domain XML file");
@@ -50,7 +49,7 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   const vnuma::host_topology* host = &planning->host;
   const config::id_set* reserved = &planning->reserved;
 
-  vnuma::ledger empty(*host);
+  vnuma::ledger empty(*host, planning->reserved_memory);
   auto placed = vnuma::place(*domain, *host, empty,
                              {.allow_overcommit = vm["allow-overcommit"].as<bool>(), .reserved_cpus = *reserved});
   if (!placed) return report(io, placed.error());

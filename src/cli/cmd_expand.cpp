@@ -13,7 +13,7 @@ namespace vnumad::cli {
 
 namespace {
 constexpr std::string_view usage =
-    "vnumactl expand [--topology FILE] [--reserved-cpus SET] [--allow-overcommit] DOMAIN.xml";
+    "vnumactl expand [--topology FILE] [--config FILE] [--reserved-cpus SET] [--reserved-memory SPEC] [--allow-overcommit] DOMAIN.xml";
 constexpr std::string_view examples =
     "Prints DOMAIN.xml with its <vnuma> element expanded into what libvirt would need written\n"
     "by hand: <cpu><topology> and <numa> cells with distances, <vcpus>, one <vcpupin> per vCPU,\n"
@@ -32,10 +32,8 @@ constexpr std::string_view examples =
 
 int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
+  add_planning_options(options);
   options.add_options()
-      ("topology", po::value<std::string>(), "hwloc XML export of the host to plan for (default: this host)")
-      ("reserved-cpus", po::value<std::string>()->default_value("auto"),
-       "host CPUs kept out of dedicated pinning: auto | none | cpuset (e.g. 0,60)")
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
       ("domain", po::value<std::string>()->required(), "domain XML file");
   po::positional_options_description positional;
@@ -57,7 +55,7 @@ int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
     io.out << config::write_domain_xml(*domain);
     return exit_ok;
   }
-  vnuma::ledger empty(*host);
+  vnuma::ledger empty(*host, planning->reserved_memory);
   vnuma::expand_options opts{.allow_overcommit = vm["allow-overcommit"].as<bool>(), .reserved_cpus = *reserved};
   auto expanded = vnuma::expand(*domain, *host, empty, opts);
   if (!expanded) return report(io, expanded.error());

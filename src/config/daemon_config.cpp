@@ -14,10 +14,10 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 14> known_keys{
+constexpr std::array<std::string_view, 15> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
-    "log_dir",     "qmp_timeout"};
+    "log_dir",     "qmp_timeout",      "reserved_memory"};
 
 std::string valid_keys() {
   std::string out;
@@ -58,6 +58,9 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
         return make_error(errc::invalid_cpuset, set.error().message + " (or auto, none)");
     }
     c.reserved_cpus = value;
+  } else if (key == "reserved_memory") {
+    VNUMAD_TRY(setting, parse_reserved_memory(value, what));
+    c.reserved_memory = setting;
   } else if (key == "overcommit") {
     VNUMAD_TRY(b, parse_bool(value, what));
     c.overcommit = b;

@@ -1,6 +1,7 @@
 // vnumad.conf: a flat INI file (Boost.PropertyTree), one `key = value` a line.
 #pragma once
 
+#include "config/reserved_memory.hpp"
 #include "util/error.hpp"
 
 #include <chrono>
@@ -17,6 +18,9 @@ struct daemon_config {
   std::filesystem::path socket = "/run/vnumad/vnumad.sock";
   std::string log_level = "info";                      // trace | debug | info | warning | error
   std::string reserved_cpus = "auto";                  // auto | none | a cpuset (checked here)
+  // Memory per node kept from guests for the host kernel, vnumad and QEMU's
+  // own overhead (config/reserved_memory.hpp says why 1 GiB).
+  reserved_memory_setting reserved_memory;
   bool overcommit = false;
   std::filesystem::path cgroup_root;                   // empty: auto-detect
   std::chrono::seconds shutdown_timeout{60};

@@ -57,14 +57,20 @@ awaitable<result<void>> daemon::start() {
   if (!reserved_setting) co_return reserved_setting.error();
   auto reserved = vnuma::resolve_reserved_cpus(host_, *reserved_setting);
   if (!reserved) co_return reserved.error();
-  ledger_ = std::make_unique<vnuma::ledger>(host_);
+  // Capacity is the nodes' memory minus this reserve minus what guests hold
+  // (vnuma/ledger.hpp): the same after a restart, when the re-attached guests
+  // are held again, as on a fresh start.
+  auto reserved_memory = vnuma::resolve_reserved_memory(host_, cfg.reserved_memory);
+  if (!reserved_memory) co_return reserved_memory.error();
+  ledger_ = std::make_unique<vnuma::ledger>(host_, *reserved_memory);
 
   auto cgroups = cgroup::cgroup_fs::open(cfg.cgroup_root);
   if (!cgroups) co_return cgroups.error();
   log(log_level::info, "host: " + std::to_string(host_.nodes.size()) + " NUMA node(s), " +
                            std::to_string(host_.all_cpus().size()) + " CPUs; cgroups: " +
                            std::string(cgroup::to_string(cgroups->kind())) +
-                           (cgroups->root().empty() ? "" : " at " + cgroups->root().string()));
+                           (cgroups->root().empty() ? "" : " at " + cgroups->root().string()) +
+                           "; reserved memory per node: " + config::format_reserved_memory(cfg.reserved_memory));
   context_ = std::make_unique<guest_context>(guest_context{.io = io_,
                                                            .cfg = options_.cfg,
                                                            .host = host_,
@@ -83,7 +89,7 @@ awaitable<result<void>> daemon::start() {
   control_socket_options socket_options;
   socket_options.path = cfg.socket;
   socket_options.readonly_path = cfg.readonly_socket;
-  socket_options.readonly_ops = {"list", "dominfo", "domxml", "vcpuinfo", "capabilities", "events"};
+  socket_options.readonly_ops = {"list", "dominfo", "domxml", "vcpuinfo", "numastat", "capabilities", "events"};
   if (cfg.socket_group) {
     group* g = ::getgrnam(cfg.socket_group->c_str());
     if (!g) co_return make_error(errc::invalid_value, "vnumad.conf: socket_group '" + *cfg.socket_group +

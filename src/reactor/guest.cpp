@@ -7,6 +7,7 @@
 #include "qemu/host_facts.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
+#include "vnuma/live_memory.hpp"
 #include "vnuma/place.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -111,6 +112,8 @@ awaitable<result<void>> guest::run_start_pipeline() {
   auto placed = vnuma::place(definition_, ctx_.host, ctx_.ledger, options);
   if (!placed) co_return placed.error();
   for (const auto& warning : placed->place.warnings) log_guest(log_level::warning, guest_name, warning);
+  for (const auto& warning : vnuma::check_live_memory(placed->place, ctx_.host, ctx_.ledger))
+    log_guest(log_level::warning, guest_name, warning);
   if (auto held = ctx_.ledger.add(placed->place, ctx_.cfg.overcommit); !held) co_return held.error();
   const bool dedicated = !placed->place.dedicated_cpus.empty();
   undo.steps.push_back([this, dedicated] {

@@ -109,4 +109,19 @@ result<id_set> resolve_reserved_cpus(const host_topology& host, const reserved_c
   return make_error(errc::invalid_value, "reserved_cpus: unknown setting kind");
 }
 
+result<std::map<unsigned, std::uint64_t>> resolve_reserved_memory(const host_topology& host,
+                                                                  const config::reserved_memory_setting& setting) {
+  const id_set existing = host.node_ids();
+  id_set unknown;
+  for (const auto& [node, bytes] : setting.per_node)
+    if (!existing.contains(node)) unknown.insert(node);
+  if (!unknown.empty())
+    return make_error(errc::invalid_value, "reserved_memory names nodes " + config::format_id_set(unknown) +
+                                               " that this host does not have: its nodes are " +
+                                               config::format_id_set(existing));
+  std::map<unsigned, std::uint64_t> reserve;
+  for (const auto& node : host.nodes) reserve[node.id] = setting.on(node.id);
+  return reserve;
+}
+
 }  // namespace vnumad::vnuma

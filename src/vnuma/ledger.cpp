@@ -26,8 +26,30 @@ std::string pages_text(std::uint64_t pages, std::uint64_t page_bytes) {
 
 }  // namespace
 
-ledger::ledger(const host_topology& host) {
-  for (const auto& n : host.nodes) nodes_[n.id] = node_capacity{n.cpus, n.free_bytes, n.hugepages_free};
+ledger::ledger(const host_topology& host, const std::map<unsigned, std::uint64_t>& reserved_memory) {
+  for (const auto& n : host.nodes) {
+    auto it = reserved_memory.find(n.id);
+    const std::uint64_t reserved = it == reserved_memory.end() ? 0 : it->second;
+    const std::uint64_t normal = n.normal_memory_bytes();
+    nodes_[n.id] = node_capacity{n.cpus, normal > reserved ? normal - reserved : 0, reserved, n.hugepages_total};
+  }
+}
+
+std::uint64_t ledger::capacity_memory(unsigned node_id) const {
+  const node_capacity* n = node(node_id);
+  return n ? n->memory_bytes : 0;
+}
+
+std::uint64_t ledger::capacity_hugepages(unsigned node_id, std::uint64_t page_bytes) const {
+  const node_capacity* n = node(node_id);
+  if (!n) return 0;
+  auto it = n->hugepages.find(page_bytes);
+  return it == n->hugepages.end() ? 0 : it->second;
+}
+
+std::uint64_t ledger::reserved_memory(unsigned node_id) const {
+  const node_capacity* n = node(node_id);
+  return n ? n->reserved_bytes : 0;
 }
 
 const ledger::node_capacity* ledger::node(unsigned id) const {
@@ -59,14 +81,12 @@ std::uint64_t ledger::free_memory(unsigned node_id, std::string_view except) con
   std::uint64_t held = 0;
   for (const auto& [name, p] : guests_)
     if (name != except) held += p.normal_memory_on(node_id);
-  return n->free_bytes > held ? n->free_bytes - held : 0;
+  return n->memory_bytes > held ? n->memory_bytes - held : 0;
 }
 
 std::uint64_t ledger::free_hugepages(unsigned node_id, std::uint64_t page_bytes, std::string_view except) const {
-  const node_capacity* n = node(node_id);
-  if (!n) return 0;
-  auto it = n->hugepages_free.find(page_bytes);
-  std::uint64_t total = it == n->hugepages_free.end() ? 0 : it->second;
+  if (!node(node_id)) return 0;
+  const std::uint64_t total = capacity_hugepages(node_id, page_bytes);
   std::uint64_t held = 0;
   for (const auto& [name, p] : guests_) {
     if (name == except) continue;

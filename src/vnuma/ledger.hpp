@@ -7,10 +7,18 @@
 // limits, never exclusivity (the partitioner wraps a guest onto its own
 // threads instead, see partition_pinning.hpp).
 //
-// Capacity is the host snapshot it was built from: host_node::free_bytes and
-// hugepages_free. A live snapshot taken while vnumad guests run already
-// counts their memory, so a daemon that rebuilds the ledger after a restart
-// re-adds running guests with allow_overcommit (they are there already).
+// Capacity is accounting, not a snapshot: a node offers its memory in normal
+// pages (host_node::normal_memory_bytes) minus the host's reserve
+// (vnumad.conf reserved_memory) minus what the guests here hold, and per
+// huge page size its pool (hugepages_total, nr_hugepages) minus what they
+// hold. Live free memory is never the capacity: read while guests run, it
+// already lacks their pages, and subtracting them again refused guests on a
+// host with room (a restarted daemon found "933516 KiB free" on a node with
+// 14.5 GiB MemFree). So a fresh daemon, a restarted one that re-adds the
+// running guests, and `vnumactl plan` all count the same. What live memory
+// says is only a warning (vnuma/live_memory.hpp). Huge pages get no reserve:
+// the pools are set aside by the operator for guests, and neither the kernel
+// nor QEMU allocates its own memory from them.
 #pragma once
 
 #include "util/error.hpp"
@@ -28,7 +36,9 @@ namespace vnumad::vnuma {
 
 class ledger {
  public:
-  explicit ledger(const host_topology& host);
+  // `reserved_memory`: node id -> bytes kept from guests
+  // (resolve_reserved_memory); a node it does not name keeps nothing.
+  explicit ledger(const host_topology& host, const std::map<unsigned, std::uint64_t>& reserved_memory = {});
 
   // Refuses (naming the node, what it has and what the guest needs) when a
   // node's memory or huge pages would be exceeded (unless allow_overcommit),
@@ -45,6 +55,11 @@ class ledger {
   std::uint64_t free_memory(unsigned node, std::string_view except = {}) const;
   std::uint64_t free_hugepages(unsigned node, std::uint64_t page_bytes, std::string_view except = {}) const;
   std::uint64_t held_memory(unsigned node) const;  // all guests, normal + huge
+  // What the node offers guests before any is held: normal memory minus the
+  // reserve, and the huge page pool of one size.
+  std::uint64_t capacity_memory(unsigned node) const;
+  std::uint64_t capacity_hugepages(unsigned node, std::uint64_t page_bytes) const;
+  std::uint64_t reserved_memory(unsigned node) const;
 
   // Dedicated thread -> holding guest.
   std::map<unsigned, std::string> dedicated_holders() const;
@@ -68,8 +83,9 @@ class ledger {
  private:
   struct node_capacity {
     id_set cpus;
-    std::uint64_t free_bytes = 0;
-    std::map<std::uint64_t, std::uint64_t> hugepages_free;
+    std::uint64_t memory_bytes = 0;    // normal memory minus the reserve
+    std::uint64_t reserved_bytes = 0;
+    std::map<std::uint64_t, std::uint64_t> hugepages;  // page size -> pool size
   };
 
   const node_capacity* node(unsigned id) const;

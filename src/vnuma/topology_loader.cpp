@@ -99,6 +99,13 @@ void read_xml_hugepages(hwloc_obj_t node, host_node& out) {
     out.hugepages_total[type.size] = type.count;
     out.hugepages_free[type.size] = type.count;
   }
+  // hwloc exports MemTotal as local_memory and the normal pages left beside
+  // the pools as the first page type; hand-written files often make the two
+  // equal and list the pools on top. Either way the difference is the pools.
+  if (mem.page_types_len > 0 && mem.page_types[0].count > 0) {
+    const std::uint64_t normal = mem.page_types[0].size * mem.page_types[0].count;
+    out.hugepage_pool_bytes = out.memory_bytes > normal ? out.memory_bytes - normal : 0;
+  }
 }
 
 void read_live_hugepages(host_node& out) {
@@ -112,6 +119,8 @@ void read_live_hugepages(host_node& out) {
     out.hugepages_total[size] = read_number(entry.path() / "nr_hugepages").value_or(0);
     out.hugepages_free[size] = read_number(entry.path() / "free_hugepages").value_or(0);
   }
+  // The node's MemTotal (memory_bytes) counts the pools.
+  for (const auto& [size, pages] : out.hugepages_total) out.hugepage_pool_bytes += size * pages;
 }
 
 void read_live_free_memory(host_node& out) {
@@ -239,6 +248,7 @@ std::optional<unsigned> pci_node(hwloc_topology_t topo, hwloc_obj_t dev, const p
 
 result<host_topology> build(hwloc_topology_t topo, const source& src) {
   host_topology host;
+  host.live = src.live;
   const auto node_of_pu = assign_pus(topo, src);
 
   for (hwloc_obj_t obj = nullptr; (obj = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_NUMANODE, obj));) {

@@ -12,11 +12,12 @@
 namespace vnumad::vnuma {
 
 // The host this process runs on. Free memory comes from libnuma, huge page
-// counts from /sys/devices/system/node/nodeN/hugepages.
+// counts from /sys/devices/system/node/nodeN/hugepages; both are reports of
+// the moment, the ledger's capacity is memory_bytes and the pools' sizes.
 result<host_topology> load_live_topology();
 
-// An hwloc v2 XML export. Free memory and free huge pages equal the totals
-// (the file records capacity, not use); description = DMIProductName or the
+// An hwloc v2 XML export. Total memory is what the file gives; free memory
+// and free huge pages equal the totals (the file records capacity, not use); description = DMIProductName or the
 // file name. A missing or malformed file is an error naming it.
 result<host_topology> load_topology_xml(const std::filesystem::path& file);
 

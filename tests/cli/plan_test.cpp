@@ -26,8 +26,10 @@ std::vector<std::string> seed_guests() {
           domain_file("seed-vnuma-node1.xml").string()};
 }
 
-json::object plan_json(const std::string& host, const std::vector<std::string>& files, int expected_code = 0) {
+json::object plan_json(const std::string& host, const std::vector<std::string>& files, int expected_code = 0,
+                       const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{"plan", "--json", "--topology", host};
+  args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), files.begin(), files.end());
   auto r = run(args);
   BOOST_TEST_REQUIRE(r.code == expected_code, "exit " << r.code << "\n" << r.err << r.out);
@@ -68,9 +70,10 @@ std::vector<unsigned> host_nodes_of(const json::object& g) {
   return nodes;
 }
 
-// The "free" array checked against the host fixture minus what the guests
-// report holding: memory per node and dedicated threads per node.
-void check_free_matches_guests(const json::object& plan, const vnuma::host_topology& host) {
+// The "free" array checked against the host fixture minus the reserve minus
+// what the guests report holding: memory per node and dedicated threads per node.
+void check_free_matches_guests(const json::object& plan, const vnuma::host_topology& host,
+                               std::uint64_t reserved = GiB) {
   std::map<unsigned, std::uint64_t> held;
   std::map<unsigned, std::size_t> dedicated;
   for (const auto& gv : plan.at("guests").as_array()) {
@@ -91,7 +94,9 @@ void check_free_matches_guests(const json::object& plan, const vnuma::host_topol
     const unsigned id = static_cast<unsigned>(f.at("node").to_number<std::int64_t>());
     const vnuma::host_node* node = host.find_node(id);
     BOOST_TEST_REQUIRE(node != nullptr);
-    BOOST_TEST(f.at("memory_free_bytes").to_number<std::uint64_t>() == node->free_bytes - held[id], "node " << id);
+    BOOST_TEST(f.at("memory_free_bytes").to_number<std::uint64_t>() == node->memory_bytes - reserved - held[id],
+               "node " << id);
+    BOOST_TEST(f.at("memory_reserved_bytes").to_number<std::uint64_t>() == reserved, "node " << id);
     BOOST_TEST(f.at("dedicated_held").to_number<std::size_t>() == dedicated[id], "node " << id);
     BOOST_TEST(f.at("cpus").to_number<std::size_t>() == node->cpus.size(), "node " << id);
   }
@@ -118,16 +123,16 @@ BOOST_AUTO_TEST_CASE(seed_guests_fit_text) {
   BOOST_TEST(contains(r.out, "  dedicated threads: 1-2,16-17,31-32,46-47,61-62,76-77,91-92,106-107\n"), r.out);
   BOOST_TEST(contains(r.out, "guest 'OL8-vnuma-node1' (" + seed_guests()[2] + "): fits\n  cell 0 -> host node 1: vCPUs 0-15, 32 GiB\n"),
              r.out);
-  // 128 GiB per node; 8 + 8 GiB everywhere, plus 32 GiB on node 1.
-  BOOST_TEST(contains(r.out, "left free:\n  node 0: 112 GiB memory, 26 of 30 CPUs not held dedicated"), r.out);
-  BOOST_TEST(contains(r.out, "\n  node 1: 80 GiB memory, 26 of 30 CPUs not held dedicated"), r.out);
+  // 128 GiB per node, 1 GiB of it reserved; 8 + 8 GiB everywhere, plus 32 GiB on node 1.
+  BOOST_TEST(contains(r.out, "left free:\n  node 0: 111 GiB memory, 26 of 30 CPUs not held dedicated"), r.out);
+  BOOST_TEST(contains(r.out, "\n  node 1: 79 GiB memory, 26 of 30 CPUs not held dedicated"), r.out);
 }
 
 BOOST_AUTO_TEST_CASE(seed_guests_json_free_memory_decreases_guest_by_guest) {
   const auto host = load("seed-e7-8895v2-4s.xml");
   const auto files = seed_guests();
   std::uint64_t previous_total = 0;
-  for (const auto& n : host.nodes) previous_total += n.free_bytes;
+  for (const auto& n : host.nodes) previous_total += n.memory_bytes - GiB;
   for (std::size_t count = 1; count <= files.size(); ++count) {
     auto plan = plan_json(seed_host(), std::vector<std::string>(files.begin(), files.begin() + count));
     for (const auto& gv : plan.at("guests").as_array()) {
@@ -151,12 +156,12 @@ BOOST_AUTO_TEST_CASE(seed_guests_json_free_memory_decreases_guest_by_guest) {
   BOOST_TEST(std::string(guests[0].at("dedicated_cpus").as_string()).empty());
 }
 
-BOOST_AUTO_TEST_CASE(fifth_guest_on_node_1_does_not_fit) {
-  // Node 1 has 128 GiB: four 32 GiB guests fill it, the fifth is refused
-  // naming node 1; the four before it stay placed.
+BOOST_AUTO_TEST_CASE(fifth_guest_on_node_1_does_not_fit_without_a_reserve) {
+  // Node 1 has 128 GiB: with --reserved-memory 0, four 32 GiB guests fill it,
+  // the fifth is refused naming node 1; the four before it stay placed.
   temp_dir tmp;
   auto files = node1_copies(tmp, 5);
-  std::vector<std::string> args{"plan", "--topology", seed_host()};
+  std::vector<std::string> args{"plan", "--topology", seed_host(), "--reserved-memory", "0"};
   args.insert(args.end(), files.begin(), files.end());
   auto r = run(args);
   BOOST_TEST(r.code == 2);
@@ -168,13 +173,46 @@ BOOST_AUTO_TEST_CASE(fifth_guest_on_node_1_does_not_fit) {
   BOOST_TEST(contains(r.out, "\n  node 1: 0 B memory"), r.out);
   BOOST_TEST(contains(r.out, "\n  node 0: 128 GiB memory"), r.out);
 
-  auto plan = plan_json(seed_host(), files, 2);
+  auto plan = plan_json(seed_host(), files, 2, {"--reserved-memory", "0"});
   const auto& guests = plan.at("guests").as_array();
   for (unsigned i = 0; i < 4; ++i) BOOST_TEST(guests[i].at("fits").as_bool(), i);
   BOOST_TEST(!guests[4].at("fits").as_bool());
   BOOST_TEST(!guests[4].at("invalid").as_bool());
   BOOST_TEST(contains(std::string(guests[4].at("error").as_string()), "node 1 has 0 B free"));
-  check_free_matches_guests(plan, load("seed-e7-8895v2-4s.xml"));
+  check_free_matches_guests(plan, load("seed-e7-8895v2-4s.xml"), 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_reserve_is_kept_from_guests) {
+  // The default reserved_memory (1 GiB) leaves 127 GiB on node 1: the fourth
+  // 32 GiB guest no longer fits there.
+  temp_dir tmp;
+  auto files = node1_copies(tmp, 4);
+  std::vector<std::string> args{"plan", "--topology", seed_host()};
+  args.insert(args.end(), files.begin(), files.end());
+  auto r = run(args);
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(contains(r.out, "guest 'node1-3' (" + files[3] +
+                                 "): does not fit: node 1 has 31 GiB free, guest 'node1-3' needs 32 GiB for cell 0"),
+             r.out);
+  BOOST_TEST(contains(r.out, "\n  node 0: 127 GiB memory"), r.out);
+  check_free_matches_guests(plan_json(seed_host(), files, 2), load("seed-e7-8895v2-4s.xml"));
+
+  // Per node, from the command line or from a vnumad.conf.
+  auto per_node = plan_json(seed_host(), {files[0]}, 0, {"--reserved-memory", "2GiB 1=4GiB"});
+  for (const auto& fv : per_node.at("free").as_array()) {
+    const auto node = fv.at("node").to_number<std::int64_t>();
+    BOOST_TEST(fv.at("memory_reserved_bytes").to_number<std::uint64_t>() == (node == 1 ? 4 : 2) * GiB, node);
+  }
+  const auto conf = tmp.write("vnumad.conf", "reserved_memory = 16GiB\n");
+  auto from_conf = plan_json(seed_host(), {files[0]}, 0, {"--config", conf.string()});
+  BOOST_TEST(from_conf.at("free").as_array()[1].at("memory_free_bytes").to_number<std::uint64_t>() == 80 * GiB);
+  // The command line wins over the file, as it does for reserved_cpus.
+  auto both = plan_json(seed_host(), {files[0]}, 0, {"--config", conf.string(), "--reserved-memory", "0"});
+  BOOST_TEST(both.at("free").as_array()[1].at("memory_free_bytes").to_number<std::uint64_t>() == 96 * GiB);
+
+  auto bad = run({"plan", "--topology", seed_host(), "--reserved-memory", "9=1GiB", files[0]});
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(contains(bad.err, "reserved_memory names nodes 9 that this host does not have"), bad.err);
 }
 
 BOOST_AUTO_TEST_CASE(one_name_twice_is_invalid_input) {
@@ -182,7 +220,7 @@ BOOST_AUTO_TEST_CASE(one_name_twice_is_invalid_input) {
   auto r = run({"plan", "--topology", seed_host(), file, file});
   BOOST_TEST(r.code == 2);
   BOOST_TEST(contains(r.out, "invalid domain: the ledger already holds guest 'OL8-vnuma-node1'"), r.out);
-  BOOST_TEST(contains(r.out, "\n  node 1: 96 GiB memory"), r.out);  // counted once
+  BOOST_TEST(contains(r.out, "\n  node 1: 95 GiB memory"), r.out);  // counted once (128 - 1 reserved - 32)
 }
 
 BOOST_AUTO_TEST_CASE(several_guests_on_big_16n) {
@@ -243,5 +281,5 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_invalid_and_others_still_plan) {
   BOOST_TEST(r.code == 2);
   BOOST_TEST(contains(r.out, "invalid domain: domain file " + missing + ": no such file"), r.out);
   BOOST_TEST(contains(r.out, "guest 'OL8-vnuma' ("), r.out);
-  BOOST_TEST(contains(r.out, "\n  node 0: 120 GiB memory"), r.out);
+  BOOST_TEST(contains(r.out, "\n  node 0: 119 GiB memory"), r.out);  // 128 - 1 reserved - 8
 }

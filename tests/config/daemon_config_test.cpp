@@ -12,6 +12,8 @@
 namespace bdata = boost::unit_test::data;
 using namespace vnumad::config;
 using vnumad::errc;
+using vnumad::config::GiB;
+using vnumad::config::MiB;
 
 BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   auto r = parse_daemon_config("", "empty.conf");
@@ -29,6 +31,8 @@ BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   BOOST_TEST(!r->runas.has_value());
   BOOST_TEST(!r->socket_group.has_value());
   BOOST_TEST(!r->readonly_socket.has_value());
+  BOOST_TEST(r->reserved_memory.every_node == GiB);
+  BOOST_TEST(r->reserved_memory.per_node.empty());
 }
 
 BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
@@ -48,7 +52,8 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
                          "socket_group = kvm\n"
                          "; read-only status socket\n"
                          "readonly_socket = /var/run/vn/ro.sock\n"
-                         "log_dir = /srv/vnumad/logs\n";
+                         "log_dir = /srv/vnumad/logs\n"
+                         "reserved_memory = 2GiB 0=4GiB\n";
   auto r = load_daemon_config(file);
   std::filesystem::remove(file);
   BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
@@ -66,6 +71,35 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
   BOOST_TEST(r->socket_group.value() == "kvm");
   BOOST_TEST(r->readonly_socket.value() == "/var/run/vn/ro.sock");
   BOOST_TEST(r->log_dir == "/srv/vnumad/logs");
+  BOOST_TEST(r->reserved_memory.every_node == 2 * GiB);
+  BOOST_TEST(r->reserved_memory.on(0) == 4 * GiB);
+  BOOST_TEST(r->reserved_memory.on(1) == 2 * GiB);
+}
+
+BOOST_AUTO_TEST_CASE(reserved_memory_forms) {
+  auto parse = [](const std::string& value) { return parse_daemon_config("reserved_memory = " + value, "x"); };
+  BOOST_TEST((parse("1GiB")->reserved_memory == reserved_memory_setting{GiB, {}}));
+  BOOST_TEST(parse("512MiB")->reserved_memory.every_node == 512 * MiB);
+  BOOST_TEST(parse("0")->reserved_memory.every_node == 0u);
+  BOOST_TEST(parse("none")->reserved_memory.every_node == 0u);
+  BOOST_TEST(parse("1048576")->reserved_memory.every_node == GiB);  // KiB, as attach-memory --size
+  // Per-node overrides; nodes not named keep the default 1 GiB.
+  auto mixed = parse("0=4GiB 2-3=256MiB");
+  BOOST_TEST_REQUIRE(mixed.has_value(), mixed.error().message);
+  BOOST_TEST(mixed->reserved_memory.on(0) == 4 * GiB);
+  BOOST_TEST(mixed->reserved_memory.on(1) == GiB);
+  BOOST_TEST(mixed->reserved_memory.on(2) == 256 * MiB);
+  BOOST_TEST(mixed->reserved_memory.on(3) == 256 * MiB);
+  BOOST_TEST(parse("512MiB 1,3=0")->reserved_memory.on(3) == 0u);
+  // The canonical text parses back to the same setting (the daemon logs it).
+  for (const char* text : {"1GiB", "512MiB 0=2GiB 4=0", "1536MiB 1-2=3GiB"}) {
+    auto first = parse(text);
+    BOOST_TEST_REQUIRE(first.has_value(), text);
+    auto again = parse(format_reserved_memory(first->reserved_memory));
+    BOOST_TEST_REQUIRE(again.has_value(), format_reserved_memory(first->reserved_memory));
+    BOOST_TEST((again->reserved_memory == first->reserved_memory), text);
+  }
+  BOOST_TEST(format_reserved_memory(parse("512MiB 0=2GiB 4=0")->reserved_memory) == "512MiB 0=2GiB 4=0B");
 }
 
 BOOST_AUTO_TEST_CASE(reserved_cpus_keywords) {
@@ -99,6 +133,13 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"[daemon]\nlog_level = info", errc::invalid_value, {"section [daemon]"}},
                          {"log_level = info\nlog_level = debug", errc::invalid_value, {"bad.conf:2"}},
                          {"this is not ini", errc::invalid_value, {"bad.conf:1"}},
+                         {"reserved_memory = lots", errc::invalid_value, {"reserved_memory = lots", "1GiB"}},
+                         {"reserved_memory = 1XiB", errc::invalid_value, {"reserved_memory", "1GiB"}},
+                         {"reserved_memory = 1GiB 2GiB", errc::invalid_value, {"two sizes", "NODES=SIZE"}},
+                         {"reserved_memory = 0=1GiB 0=2GiB", errc::invalid_value, {"node 0 is given twice"}},
+                         {"reserved_memory = x=1GiB", errc::invalid_value, {"reserved_memory"}},
+                         {"reserved_memory = 0=", errc::invalid_value, {"reserved_memory"}},
+                         {"reserved_memory = ", errc::invalid_value, {"reserved_memory", "empty"}},
                      }),
                      c) {
   auto r = parse_daemon_config(c.text, "bad.conf");

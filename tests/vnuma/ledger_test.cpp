@@ -113,6 +113,97 @@ BOOST_AUTO_TEST_CASE(hugepages_per_node_and_size) {
   BOOST_TEST(r.error().message == "node 1 has 512 free 2 MiB huge pages, guest 'q' needs 600 for cell 0");
 }
 
+// Issue 10's restart: a 5 GiB guest runs on a 16 GiB node, so live free
+// memory (free_bytes) and free huge pages already lack its pages. A ledger
+// rebuilt from that host (as a restarted daemon does) and given the running
+// guest back must still offer total - held, not (live free) - held.
+host_topology host_with_running_guest_in_its_snapshot() {
+  auto host = make_host({0, 1}, 2, 1, 16, 1024);
+  host.nodes[0].free_bytes = 16 * GiB - 5 * GiB - 300 * MiB;  // the guest's RAM and its QEMU
+  host.nodes[0].hugepages_free[2 * MiB] = 1024 - 256;          // the guest's huge pages
+  return host;
+}
+
+placement running_guest() {
+  placement p = guest("capA", 0, 5 * GiB + 512 * MiB);
+  p.cells.push_back(cell_placement{1, 0, {2, 3}, 512 * MiB, 2 * MiB});
+  p.hugepages_per_node[{0, 2 * MiB}] = 256;
+  return p;
+}
+
+BOOST_AUTO_TEST_CASE(capacity_is_total_minus_held_not_live_free_minus_held) {
+  const auto host = host_with_running_guest_in_its_snapshot();
+  ledger fresh(host);
+  ledger restarted(host);
+  BOOST_TEST_REQUIRE(fresh.add(running_guest()).has_value());
+  BOOST_TEST_REQUIRE(restarted.add(running_guest(), true).has_value());  // re-attach
+  for (const ledger* l : {&fresh, &restarted}) {
+    BOOST_TEST(l->free_memory(0) == 11 * GiB);                  // 16 GiB - 5 GiB of normal memory
+    BOOST_TEST(l->free_hugepages(0, 2 * MiB) == 1024u - 256u);  // the pool - what capA holds
+    BOOST_TEST(l->free_memory(1) == 16 * GiB);
+    BOOST_TEST(l->capacity_memory(0) == 16 * GiB);
+    BOOST_TEST(l->capacity_hugepages(0, 2 * MiB) == 1024u);
+  }
+  // The guest the issue saw refused ("node 0 has 933516 KiB free") fits.
+  ledger l(host);
+  BOOST_TEST_REQUIRE(l.add(running_guest(), true).has_value());
+  auto capB = l.add(guest("capB", 0, 8 * GiB));
+  BOOST_TEST(capB.has_value(), (capB ? "" : capB.error().message));
+  placement pages = guest("capC", 0, 1536 * MiB);
+  pages.cells[0].hugepage_bytes = 2 * MiB;
+  pages.hugepages_per_node[{0, 2 * MiB}] = 768;  // all the pool capA leaves
+  auto capC = l.add(pages);
+  BOOST_TEST(capC.has_value(), (capC ? "" : capC.error().message));
+  BOOST_TEST(l.free_hugepages(0, 2 * MiB) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(capacity_minus_the_host_reserve) {
+  const auto host = host_with_running_guest_in_its_snapshot();
+  ledger l(host, {{0, 1 * GiB}, {1, 2 * GiB}});
+  BOOST_TEST(l.reserved_memory(0) == 1 * GiB);
+  BOOST_TEST(l.capacity_memory(0) == 15 * GiB);
+  BOOST_TEST(l.capacity_memory(1) == 14 * GiB);
+  BOOST_TEST(l.free_memory(1) == 14 * GiB);
+  BOOST_TEST_REQUIRE(l.add(running_guest(), true).has_value());
+  BOOST_TEST(l.free_memory(0) == 10 * GiB);                   // 16 - 1 reserved - 5 held
+  BOOST_TEST(l.free_hugepages(0, 2 * MiB) == 1024u - 256u);  // no reserve on huge pages
+  BOOST_TEST_REQUIRE(l.add(guest("capB", 0, 8 * GiB)).has_value());
+  auto r = l.add(guest("capD", 0, 3 * GiB));
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST(r.error().message == "node 0 has 2 GiB free, guest 'capD' needs 3 GiB for cell 0");
+  // A reserve larger than the node leaves it nothing, not a wrapped-around number.
+  ledger tiny(host, {{0, 64 * GiB}});
+  BOOST_TEST(tiny.free_memory(0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(huge_page_pools_are_not_normal_memory) {
+  // A live node's MemTotal counts its pools: 16 GiB with 4 GiB of 2 MiB pages
+  // is 12 GiB of normal memory plus 2048 pages, not 16 GiB plus 2048 pages.
+  auto host = make_host({0}, 2, 1, 16, 2048);
+  host.nodes[0].hugepage_pool_bytes = 2048 * 2 * MiB;
+  ledger l(host, {{0, 1 * GiB}});
+  BOOST_TEST(l.capacity_memory(0) == 11 * GiB);
+  BOOST_TEST(l.free_hugepages(0, 2 * MiB) == 2048u);
+}
+
+BOOST_AUTO_TEST_CASE(reserved_memory_resolves_per_node) {
+  const auto host = make_host({0, 2, 3}, 2, 1, 16);
+  auto setting = config::parse_reserved_memory("512MiB 0=2GiB 3=0");
+  BOOST_TEST_REQUIRE(setting.has_value());
+  auto reserve = resolve_reserved_memory(host, *setting);
+  BOOST_TEST_REQUIRE(reserve.has_value());
+  BOOST_TEST(reserve->size() == 3u);
+  BOOST_TEST(reserve->at(0) == 2 * GiB);
+  BOOST_TEST(reserve->at(2) == 512 * MiB);
+  BOOST_TEST(reserve->at(3) == 0u);
+  auto unknown = resolve_reserved_memory(host, *config::parse_reserved_memory("1GiB 1=2GiB"));
+  BOOST_TEST_REQUIRE(!unknown.has_value());
+  BOOST_TEST(unknown.error().message == "reserved_memory names nodes 1 that this host does not have: its nodes are 0,2-3");
+  auto defaults = resolve_reserved_memory(host, config::reserved_memory_setting{});
+  BOOST_TEST_REQUIRE(defaults.has_value());
+  for (const auto& [node, bytes] : *defaults) BOOST_TEST(bytes == 1 * GiB, "node " << node);
+}
+
 BOOST_AUTO_TEST_CASE(memory_hotplug_accounting) {
   const auto host = make_host({0, 1}, 2, 1, 8, 256);
   ledger l(host);

@@ -137,7 +137,8 @@ add('entity-expansion.xml', 'parse', 'invalid_name', "contains '&'",
     "<?xml version='1.0'?>\n<!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;&lol;'>]>\n" +
     seed.replace('<name>OL8-vnuma</name>', '<name>&lol2;</name>'))
 
-# --- valid XML that only the host rejects (seed host: 4 nodes 0-3, 15 cores x 2 threads, 128 GiB each)
+# --- valid XML that only the host rejects (seed host: 4 nodes 0-3, 15 cores x 2 threads, 128 GiB each,
+# 1 GiB of it the default reserved_memory)
 add('host-missing-node.xml', 'host', 'node_unavailable', "<partition nodeset='7'>: NUMA node 7 does not exist on this host",
     domain(name='missing-node', vnuma="<vnuma mode='node'><partition nodeset='7'/></vnuma>"))
 add('host-missing-nodes-range.xml', 'host', 'node_unavailable', "<partition nodeset='2-5'>: NUMA node 4 does not exist on this host",
@@ -146,7 +147,7 @@ add('host-six-cells.xml', 'host', 'vcpus_not_divisible_by_cells', '16 vCPUs cann
     domain(name='six-cells', vnuma="<vnuma mode='node' distribution='contiguous'><partition nodeset='0-3,^2' cells='6'/></vnuma>"))
 add('host-vcpus-not-divisible.xml', 'host', 'vcpus_not_divisible_by_cells', '17 vCPUs cannot be split evenly into 4 cells: use 16 or 20 vCPUs, or 1 or 17 cells',
     domain(name='seventeen', vcpu="<vcpu placement='static'>17</vcpu>"))
-add('host-too-much-memory.xml', 'host', 'insufficient_memory', "node 0 has 128 GiB free, guest 'huge-mem' needs 1024 GiB for cell 0",
+add('host-too-much-memory.xml', 'host', 'insufficient_memory', "node 0 has 127 GiB free, guest 'huge-mem' needs 1024 GiB for cell 0",
     domain(name='huge-mem', memory="<memory unit='TiB'>4</memory>"))
 add('host-siblings-too-many-vcpus.xml', 'host', 'insufficient_cpus', "node 1 has 28 free threads for dedicated pinning (reserved CPUs and cores held by other guests skipped), guest 'greedy' needs 64 for cell 0",
     domain(name='greedy', vcpu="<vcpu placement='static'>64</vcpu>",
