@@ -64,6 +64,20 @@ result<void> guest_cgroup::prepare_group(const fs::path& group, pid_t any_tid, c
   return {};
 }
 
+result<std::optional<fs::path>> guest_cgroup::prepare_spawn(const config::id_set& mems) {
+  if (!cgroups_usable()) return std::optional<fs::path>{};
+  if (mems.empty()) return make_error(errc::invalid_value, "guest '" + guest_ + "': no memory nodes to bind its cgroup to");
+  // v2: a domain group, which becomes the threaded domain of the guest once
+  // its emulator and vCPU groups exist; the process lives here and its
+  // threads move to the threaded children. v1: a plain group (created with
+  // its parent's sets, so it is never empty).
+  auto created = fs_.create(guest_group(), group_kind::domain);
+  if (!created) return created.error();
+  auto wrote = fs_.write_mems(guest_group(), mems);
+  if (!wrote) return wrote.error();
+  return std::optional<fs::path>{fs_.path_of(guest_group()) / "cgroup.procs"};
+}
+
 result<void> guest_cgroup::pin_vcpu(pid_t tid, unsigned vcpu, const config::id_set& cpus, const config::id_set& mems) {
   if (cgroups_usable()) {
     fs::path group = vcpu_group(vcpu);

@@ -30,6 +30,16 @@ class guest_cgroup {
   // validation restricts names further. Creates nothing yet.
   static result<guest_cgroup> open(cgroup_fs fs, std::string guest, warning_sink warn = {});
 
+  // Before QEMU exists: creates the guest group with its final cpuset.mems
+  // (the guest's whole nodeset; every group of the guest gets the same) and
+  // returns the cgroup.procs file that QEMU's child joins before exec. QEMU
+  // then allocates nothing outside those nodes and is never moved between
+  // cpusets with other mems: cgroup v2 always migrates a process's memory
+  // when its leader moves to other mems, mapping nodes by position and
+  // ignoring each backend's own binding, which shuffled cells between nodes.
+  // std::nullopt without a writable cpuset hierarchy.
+  result<std::optional<std::filesystem::path>> prepare_spawn(const config::id_set& mems);
+
   // Moves every thread of `pid` that is not a vCPU thread (known from pin_vcpu
   // or found in a vcpu<N> group, so a re-attached daemon does not sweep vCPUs
   // into the emulator group) into emulator/, and sets each one's affinity.

@@ -303,6 +303,10 @@ struct domain {
   cpu_def cpu;                                 // mode "" when <cpu> is absent
   os_def os;
   std::vector<std::string> features;           // names of <features> children
+  // <features><tcg><tb-cache unit='MiB'>N</tb-cache></tcg>: the size of
+  // TCG's translation cache (QEMU -accel tcg,tb-size=, whole MiB). QEMU's
+  // default is 1 GiB per guest, which a guest with locked memory faults in.
+  std::optional<std::uint64_t> tcg_tb_cache_bytes;
   std::optional<std::string> clock_offset;
   lifecycle_action on_poweroff = lifecycle_action::destroy;
   lifecycle_action on_reboot = lifecycle_action::restart;

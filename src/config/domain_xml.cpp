@@ -84,7 +84,19 @@ result<void> read_general(const ptree& dom, domain& d) {
   VNUMAD_TRY(features, xml::single_child(dom, "features", "<domain>"));
   if (features)
     for (const auto& [key, node] : *features)
-      if (!xml::is_meta(key)) d.features.push_back(key);
+      if (!xml::is_meta(key)) {
+        d.features.push_back(key);
+        if (key == "tcg") {
+          VNUMAD_TRY(tb, xml::single_child(node, "tb-cache", "<features><tcg>"));
+          if (tb) {
+            VNUMAD_TRY(bytes, detail::read_scaled(*tb, "<features><tcg><tb-cache>"));
+            if (bytes == 0 || bytes % (1024 * 1024) != 0)
+              return make_error(errc::invalid_value, "<features><tcg><tb-cache>: " + std::to_string(bytes) +
+                                                         " bytes is not a positive whole number of MiB");
+            d.tcg_tb_cache_bytes = bytes;
+          }
+        }
+      }
 
   VNUMAD_TRY(clock, xml::single_child(dom, "clock", "<domain>"));
   if (clock) d.clock_offset = xml::attr(*clock, "offset");
@@ -258,7 +270,11 @@ std::string write_domain_xml(const domain& d) {
     }
     if (!d.features.empty()) {
       ptree& features = detail::domain_child(dom, "features");
-      for (const std::string& f : d.features) features.push_back({f, ptree()});
+      for (const std::string& f : d.features) {
+        ptree feature;
+        if (f == "tcg" && d.tcg_tb_cache_bytes) xml::set_scaled_child(feature, "tb-cache", *d.tcg_tb_cache_bytes);
+        features.push_back({f, feature});
+      }
     }
     if (d.clock_offset) xml::set_attr(detail::domain_child(dom, "clock"), "offset", *d.clock_offset);
     detail::domain_child(dom, "on_poweroff").data() = std::string(to_string(d.on_poweroff));

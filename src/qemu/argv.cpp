@@ -57,7 +57,11 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
 
   if (d.type != "kvm" && d.type != "qemu")
     return make_error(errc::unsupported, "<domain type='" + d.type + "'>: use kvm or qemu (TCG)");
-  argv.insert(argv.end(), {"-accel", d.type == "kvm" ? "kvm" : "tcg"});
+  if (d.tcg_tb_cache_bytes && d.type != "qemu")
+    return make_error(errc::unsupported, "<features><tcg><tb-cache>: needs TCG (<domain type='qemu'>), not '" + d.type + "'");
+  std::string accel = d.type == "kvm" ? "kvm" : "tcg";
+  if (d.tcg_tb_cache_bytes) accel += ",tb-size=" + std::to_string(*d.tcg_tb_cache_bytes / (1024 * 1024));
+  argv.insert(argv.end(), {"-accel", accel});
 
   std::string cpu = cpu_model_name(d);
   if (d.type == "qemu" && cpu == "host")

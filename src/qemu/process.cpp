@@ -75,12 +75,13 @@ struct child_failure {
   int step;
   int err;
 };
-enum child_step { step_setsid, step_stdio, step_mempolicy, step_exec };
+enum child_step { step_setsid, step_stdio, step_cgroup, step_mempolicy, step_exec };
 
 const char* step_text(int step) {
   switch (step) {
     case step_setsid: return "setsid";
     case step_stdio: return "redirecting stdin/stdout/stderr";
+    case step_cgroup: return "joining the guest's cgroup";
     case step_mempolicy: return "set_mempolicy(MPOL_BIND)";
     default: return "exec";
   }
@@ -99,7 +100,7 @@ std::string resolve_binary(const std::string& name) {
 
 // Only async-signal-safe calls from here to exec: the parent may be
 // multi-threaded (libraries), and the child has a copy of its locks.
-[[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report,
+[[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report, int cgroup_procs,
                             const unsigned long* nodemask, unsigned long maxnode) {
   auto fail = [report](int step) {
     child_failure f{step, errno};
@@ -116,6 +117,9 @@ std::string resolve_binary(const std::string& name) {
 
   if (::setsid() < 0) fail(step_setsid);
   if (::dup2(devnull, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) fail(step_stdio);
+  // "0" is the writer itself; as the child is still single-threaded, that is
+  // the whole future QEMU. Before the policy: its nodes must be allowed here.
+  if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1) fail(step_cgroup);
   if (nodemask && ::set_mempolicy(MPOL_BIND, nodemask, maxnode) != 0) fail(step_mempolicy);
   // Everything else the daemon holds (QMP sockets of other guests, the
   // control socket, inotify) must not leak into QEMU. CLOEXEC rather than
@@ -174,6 +178,13 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
   unique_fd report_read(above_stdio(pipe_fds[0]));
   unique_fd report_write(above_stdio(pipe_fds[1]));
 
+  unique_fd cgroup_procs;
+  if (!options.join_cgroup_procs.empty()) {
+    cgroup_procs.reset(above_stdio(::open(options.join_cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC)));
+    if (cgroup_procs.get() < 0)
+      return make_error(errc::io_error, "cannot open " + options.join_cgroup_procs.string() + ": " + errno_text(errno));
+  }
+
   const std::string header = "vnumad: spawn " + join_argv(options.argv) + "\n";
   (void)!::write(log.get(), header.data(), header.size());
 
@@ -184,7 +195,7 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(errc::process_failed, "fork for " + binary + ": " + errno_text(errno));
   if (pid == 0)
-    run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(),
+    run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(), cgroup_procs.get(),
               mask.empty() ? nullptr : mask.data(), maxnode);
 
   report_write.reset();

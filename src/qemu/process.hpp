@@ -33,6 +33,10 @@ struct spawn_options {
   // guest RAM without an explicit memory backend policy) land on the guest's
   // nodes. Empty: the policy is left as inherited.
   config::id_set membind_nodes;
+  // A cgroup.procs file the child joins (writes "0" into) before it sets the
+  // memory policy and execs, so QEMU never runs, or allocates, outside its
+  // guest's cgroup. Empty: the child stays in the daemon's cgroup.
+  std::filesystem::path join_cgroup_procs;
 };
 
 class process {

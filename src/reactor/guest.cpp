@@ -137,12 +137,29 @@ awaitable<result<void>> guest::run_start_pipeline() {
   std::error_code ignored;
   std::filesystem::remove(facts.qmp_socket_path, ignored);
 
-  // 3. spawn QEMU paused (-S), in its own session, memory bound to the guest's nodes
+  // 3. the guest's cgroup with its final cpuset.mems, before QEMU exists:
+  // QEMU joins it before exec and is never moved to other mems afterwards
+  // (guest_cgroup::prepare_spawn says why)
+  const config::id_set guest_nodes = vnuma::guest_memory_nodes(placed->place);
+  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, guest_name,
+                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+  if (!cg) co_return cg.error();
+  cgroup_ = std::move(*cg);
+  undo.steps.push_back([this] {
+    if (cgroup_)
+      if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
+    cgroup_.reset();
+  });
+  auto join = cgroup_->prepare_spawn(guest_nodes);
+  if (!join) co_return join.error();
+
+  // 4. spawn QEMU paused (-S), in its own session and its cgroup, memory bound to the guest's nodes
   qemu::spawn_options spawn;
   spawn.argv = std::move(*argv);
   std::filesystem::create_directories(ctx_.log_dir, ignored);
   spawn.log_file = ctx_.log_dir / (guest_name + ".log");
-  for (const auto& cell : placed->place.cells) spawn.membind_nodes.insert(cell.host_node);
+  spawn.membind_nodes = guest_nodes;
+  spawn.join_cgroup_procs = join->value_or(std::filesystem::path{});
   auto proc = qemu::process::spawn(ctx_.io.get_executor(), spawn);
   if (!proc) co_return proc.error();
   process_ = std::move(*proc);
@@ -171,7 +188,7 @@ awaitable<result<void>> guest::run_start_pipeline() {
   if (!saved) co_return saved.error();
   log_info("QEMU started, pid " + std::to_string(process_->pid()));
 
-  auto up = co_await bring_up_spawned(facts.qmp_socket_path, spawn.log_file, undo);
+  auto up = co_await bring_up_spawned(facts.qmp_socket_path, spawn.log_file);
   if (!up) co_return co_await explain_start_failure(up.error(), spawn.log_file);
   undo.armed = false;
   co_return result<void>{};
@@ -198,9 +215,8 @@ awaitable<error> guest::explain_start_failure(error failure, std::filesystem::pa
                                                  failure.message + "]");
 }
 
-awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file,
-                                                undo_stack& undo) {
-  // 4. QMP: connect while watching for an early exit (bad option, missing kernel)
+awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file) {
+  // 5. QMP: connect while watching for an early exit (bad option, missing kernel)
   qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
   {
     auto connected = co_await (qmp_->connect(qmp_socket, ctx_.cfg.qmp_timeout) || process_->wait_exit());
@@ -217,22 +233,13 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
   });
 
-  // 5. vCPUs that are online at boot but hotpluggable, at their topology slots
+  // 6. vCPUs that are online at boot but hotpluggable, at their topology slots
   if (auto plugged = co_await plug_boot_vcpus(); !plugged) co_return plugged.error();
 
-  // 6. pin every vCPU thread and the emulator
-  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name(),
-                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
-  if (!cg) co_return cg.error();
-  cgroup_ = std::move(*cg);
-  undo.steps.push_back([this] {
-    if (cgroup_)
-      if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
-    cgroup_.reset();
-  });
+  // 7. pin every vCPU thread and the emulator inside the guest's cgroup
   if (auto pinned = co_await pin_all(); !pinned) co_return pinned.error();
 
-  // 7. run
+  // 8. run
   if (auto resumed = co_await qmp_->execute(qmp::cont(), 10s); !resumed) co_return resumed.error();
   record_.phase = start_phase::running;
   if (auto saved = save_record(); !saved) co_return saved.error();

@@ -120,8 +120,7 @@ class guest : public std::enable_shared_from_this<guest> {
   struct undo_stack;
   boost::asio::awaitable<result<void>> run_start_pipeline();
   // Steps after QEMU is spawned: QMP, boot vCPUs, pinning, cont.
-  boost::asio::awaitable<result<void>> bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file,
-                                                        undo_stack& undo);
+  boost::asio::awaitable<result<void>> bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file);
   boost::asio::awaitable<error> explain_start_failure(error failure, std::filesystem::path log_file);
   boost::asio::awaitable<result<void>> plug_boot_vcpus();
   boost::asio::awaitable<result<void>> pin_all();

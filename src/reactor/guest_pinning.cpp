@@ -41,20 +41,17 @@ result<void> guest::apply_pins() {
   const vnuma::placement* place = placement();
   if (!place) return make_error(errc::not_found, "guest '" + name() + "' is not in the ledger");
   if (!cgroup_ || !process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  config::id_set all_nodes;
-  for (const auto& cell : place->cells) all_nodes.insert(cell.host_node);
+  // One rule for every thread's cpus and mems (vnuma::vcpu_pin explains the
+  // mems). The groups already exist with these mems: QEMU joined the guest
+  // group before exec (prepare_spawn), so nothing here migrates memory.
+  const config::id_set all_cpus = ctx_.host.all_cpus();
   for (const auto& [vcpu, tid] : vcpu_threads_) {
-    config::id_set cpus = ctx_.host.all_cpus();
-    config::id_set mems = all_nodes;
-    if (vcpu < place->vcpus.size() && !place->vcpus[vcpu].host_cpus.empty()) {
-      cpus = place->vcpus[vcpu].host_cpus;
-      for (const auto& cell : place->cells)
-        if (cell.cell == place->vcpus[vcpu].cell) mems = {cell.host_node};
-    }
-    if (auto pinned = cgroup_->pin_vcpu(tid, vcpu, cpus, mems); !pinned) return pinned.error();
+    auto pin = vnuma::vcpu_pin(*place, vcpu, all_cpus);
+    if (auto pinned = cgroup_->pin_vcpu(tid, vcpu, pin.cpus, pin.mems); !pinned) return pinned.error();
   }
-  config::id_set emulator = place->emulator_cpus.empty() ? ctx_.host.all_cpus() : place->emulator_cpus;
-  if (auto pinned = cgroup_->pin_emulator(process_->pid(), emulator, all_nodes); !pinned) return pinned.error();
+  auto emulator = vnuma::emulator_pin(*place, all_cpus);
+  if (auto pinned = cgroup_->pin_emulator(process_->pid(), emulator.cpus, emulator.mems); !pinned)
+    return pinned.error();
   return {};
 }
 

@@ -59,19 +59,12 @@ std::vector<config::id_set> cell_vcpus(const guest& g) {
   return cells;
 }
 
-// The vCPU's pin and memory node from the placement.
+// The vCPU's pin from the placement (the rule lives in vnuma::vcpu_pin).
 std::pair<config::id_set, config::id_set> pin_of(guest& g, unsigned vcpu) {
   const vnuma::placement* p = g.placement();
-  config::id_set cpus = g.context().host.all_cpus();
-  config::id_set mems;
-  if (!p) return {cpus, mems};
-  for (const auto& c : p->cells) mems.insert(c.host_node);
-  if (vcpu < p->vcpus.size()) {
-    if (!p->vcpus[vcpu].host_cpus.empty()) cpus = p->vcpus[vcpu].host_cpus;
-    for (const auto& c : p->cells)
-      if (c.cell == p->vcpus[vcpu].cell) mems = {c.host_node};
-  }
-  return {cpus, mems};
+  if (!p) return {g.context().host.all_cpus(), {}};
+  auto pin = vnuma::vcpu_pin(*p, vcpu, g.context().host.all_cpus());
+  return {pin.cpus, pin.mems};
 }
 
 void mark_online(config::domain& d, const config::id_set& online) {

@@ -184,4 +184,20 @@ result<placement> placement_from_json(const json::value& v) {
   return p;
 }
 
+id_set guest_memory_nodes(const placement& p) {
+  id_set nodes;
+  for (const auto& cell : p.cells) nodes.insert(cell.host_node);
+  return nodes;
+}
+
+thread_pin vcpu_pin(const placement& p, unsigned vcpu, const id_set& all_host_cpus) {
+  thread_pin pin{all_host_cpus, guest_memory_nodes(p)};
+  if (vcpu < p.vcpus.size() && !p.vcpus[vcpu].host_cpus.empty()) pin.cpus = p.vcpus[vcpu].host_cpus;
+  return pin;
+}
+
+thread_pin emulator_pin(const placement& p, const id_set& all_host_cpus) {
+  return {p.emulator_cpus.empty() ? all_host_cpus : p.emulator_cpus, guest_memory_nodes(p)};
+}
+
 }  // namespace vnumad::vnuma

@@ -62,4 +62,31 @@ struct placement {
 boost::json::value to_json(const placement& p);
 result<placement> placement_from_json(const boost::json::value& v);
 
+// Where one of the guest's threads may run and allocate: the one rule used at
+// start, re-attach, hotplug and vcpupin alike.
+struct thread_pin {
+  id_set cpus;
+  id_set mems;
+};
+
+// Every host node the guest has a cell on: the cpuset.mems of each of its
+// cgroups (guest, emulator and every vCPU), and QEMU's MPOL_BIND at spawn.
+id_set guest_memory_nodes(const placement& p);
+
+// A vCPU's pin: its host threads (all host CPUs when unpinned) and the
+// guest's whole nodeset as mems -- not its own cell's node. Why: cell
+// locality comes from each memory backend's own mbind (host-nodes=N,
+// policy=bind); a cgroup's cpuset.mems wins over that policy for any page the
+// thread faults, and vCPU threads fault pages of every cell (under KVM the
+// vCPU thread takes the guest's EPT faults; with TCG or virtio the emulator
+// and I/O threads do). A one-node vCPU mems would put another cell's pages
+// on the wrong node. libvirt makes the same choice (the numatune nodeset for
+// every thread). Equal mems in every group of a guest also mean no thread
+// move between them ever migrates memory (cgroup v2 maps nodes by position).
+thread_pin vcpu_pin(const placement& p, unsigned vcpu, const id_set& all_host_cpus);
+
+// The emulator's pin: the placement's emulator CPUs (all host CPUs when
+// unset) and the guest's whole nodeset.
+thread_pin emulator_pin(const placement& p, const id_set& all_host_cpus);
+
 }  // namespace vnumad::vnuma

@@ -309,3 +309,28 @@ BOOST_AUTO_TEST_CASE(comparator_detects_differences) {
   BOOST_TEST(has("-object ram-node0: key 'size'"));
   BOOST_TEST(has("-m:"));
 }
+
+// libvirt's <features><tcg><tb-cache>: QEMU's TCG translation cache size. A
+// guest with locked memory faults in the whole cache (1 GiB by default).
+BOOST_AUTO_TEST_CASE(tcg_translation_cache_size) {
+  auto with_features = [](const std::string& type, const std::string& features) {
+    std::string xml = small_xml(type);
+    xml.insert(xml.find("<cpu"), "<features>" + features + "</features>");
+    return xml;
+  };
+  auto argv = qemu::build_argv(parse(with_features("qemu", "<acpi/><tcg><tb-cache unit='MiB'>16</tb-cache></tcg>")), host4());
+  BOOST_TEST_REQUIRE(argv.has_value(), (argv ? "" : argv.error().message));
+  BOOST_TEST(value_of(*argv, "-accel") == "tcg,tb-size=16");
+  // Round trip: the expanded XML keeps it.
+  auto d = parse(with_features("qemu", "<tcg><tb-cache unit='KiB'>32768</tb-cache></tcg>"));
+  BOOST_TEST((d.tcg_tb_cache_bytes == std::uint64_t{32} << 20));
+  auto again = parse(config::write_domain_xml(d));
+  BOOST_TEST((again.tcg_tb_cache_bytes == d.tcg_tb_cache_bytes));
+  // KVM has no translation cache; a size that is not whole MiB is refused.
+  auto kvm = qemu::build_argv(parse(with_features("kvm", "<tcg><tb-cache unit='MiB'>16</tb-cache></tcg>")), host4());
+  BOOST_TEST_REQUIRE(!kvm);
+  BOOST_TEST(kvm.error().message.find("<features><tcg><tb-cache>") != std::string::npos, kvm.error().message);
+  auto odd = config::parse_domain_string(with_features("qemu", "<tcg><tb-cache unit='KiB'>1000</tb-cache></tcg>"), "odd.xml");
+  BOOST_TEST_REQUIRE(!odd);
+  BOOST_TEST(odd.error().message.find("whole number of MiB") != std::string::npos, odd.error().message);
+}

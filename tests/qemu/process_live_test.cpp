@@ -316,3 +316,48 @@ BOOST_AUTO_TEST_CASE(attach_watches_a_process_that_is_not_our_child) {
   BOOST_TEST_REQUIRE(!gone.has_value());
   BOOST_TEST((gone.error().code == errc::not_found));
 }
+
+// QEMU must be inside its guest's cgroup from its first instruction, so
+// nothing it allocates is placed (and later migrated) outside the guest's
+// cpuset.mems. The child joins the given cgroup.procs before exec: the new
+// process is there the moment spawn() returns, with no move by the parent.
+BOOST_AUTO_TEST_CASE(child_joins_its_cgroup_before_exec) {
+  const fs::path v1 = "/sys/fs/cgroup/cpuset";
+  if (::access((v1 / "cgroup.procs").c_str(), W_OK) != 0) {
+    BOOST_TEST_MESSAGE("no writable cgroup v1 cpuset at " << v1 << ": nothing to join on this host");
+    return;
+  }
+  temp_dir dir;
+  const fs::path group = v1 / ("vnumad-spawn-test-" + std::to_string(::getpid()));
+  fs::create_directory(group);
+  struct remove_group {
+    fs::path g;
+    ~remove_group() { ::rmdir(g.c_str()); }
+  } cleanup{group};
+  // A v1 group starts with empty sets: copy the root's, as cgroup_fs does.
+  for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+    std::ifstream in(v1 / file);
+    std::string value;
+    std::getline(in, value);
+    std::ofstream(group / file) << value;
+  }
+  asio::io_context io;
+  qemu::spawn_options options{{"/bin/sleep", "30"}, dir.path / "sleep.log", {}};
+  options.join_cgroup_procs = group / "cgroup.procs";
+  auto proc = qemu::process::spawn(io.get_executor(), options);
+  BOOST_TEST_REQUIRE(proc.has_value(), message_of(proc));
+  const std::string cgroups = testing::read_text("/proc/" + std::to_string(proc->pid()) + "/cgroup");
+  BOOST_TEST(cgroups.find(":cpuset:/" + group.filename().string() + "\n") != std::string::npos, cgroups);
+  std::ifstream procs(group / "cgroup.procs");
+  pid_t member = 0;
+  procs >> member;
+  BOOST_TEST(member == proc->pid());
+  (void)proc->send_signal(SIGKILL);
+  ::waitpid(proc->pid(), nullptr, 0);
+
+  // A cgroup file that cannot be opened fails the spawn, naming the file.
+  options.join_cgroup_procs = dir.path / "no-such-group" / "cgroup.procs";
+  auto refused = qemu::process::spawn(io.get_executor(), options);
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error().message.find("no-such-group/cgroup.procs") != std::string::npos, refused.error().message);
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the boot files of the NUMA test host (tests/numahost/README.md) into
+# OUT_DIR, from the kernel package that scripts/make-test-guest.sh cached in
+# GUEST_DIR:
+#   OUT_DIR/vmlinuz     the same Debian kernel as the test guest
+#   OUT_DIR/initrd.gz   busybox-static, the virtio/9p/overlay modules, and an
+#                       /init that mounts this machine's own root read-only
+#                       over 9p, puts a tmpfs overlay on it and switch_roots
+#                       into the command named on the kernel command line
+# Idempotent and cached like make-test-guest.sh; needs no network once the
+# test guest is built. Usage: scripts/make-numa-host.sh GUEST_DIR OUT_DIR
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 GUEST_DIR OUT_DIR" >&2
+  exit 2
+fi
+guest=$(cd "$1" && pwd)
+out=$(mkdir -p "$2" && cd "$2" && pwd)
+src=$(cd "$(dirname "$0")/../tests/numahost" && pwd)
+
+for tool in dpkg-deb depmod modprobe cpio gzip; do
+  command -v "$tool" >/dev/null || { echo "make-numa-host: $tool is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+busybox=/bin/busybox
+[[ -x $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 ||
+  { echo "make-numa-host: a static $busybox is needed (package busybox-static)" >&2; exit 1; }
+
+kver=$(cat "$guest/kernel-version")
+kdeb=$(ls "$guest"/cache/linux-image-"$kver"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+[[ -n $kdeb ]] || { echo "make-numa-host: no linux-image-$kver package in $guest/cache (run scripts/make-test-guest.sh $guest)" >&2; exit 1; }
+
+stamp="$(basename "$kdeb") $(cat "$src/init.sh" "$0" | sha256sum | cut -d' ' -f1)"
+if [[ -f $out/stamp && $(cat "$out/stamp") == "$stamp" && -f $out/vmlinuz && -f $out/initrd.gz ]]; then
+  echo "make-numa-host: $out is up to date"
+  exit 0
+fi
+
+work=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$kdeb" "$work/kernel"
+
+root="$work/root"
+mkdir -p "$root"/{bin,proc,sys,dev,lower,upper,newroot,modules}
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list); do
+  [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
+done
+install -m 0755 "$src/init.sh" "$root/init"
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+
+# The modules' load order comes from the kernel's own dependency data, which
+# changes between kernel builds: ask modprobe, then insmod in that order.
+depmod -b "$work/kernel" "$kver"
+: > "$root/modules/order"
+while read -r verb path _; do
+  [[ $verb == insmod ]] || continue
+  name=$(basename "$path")
+  grep -qx "$name" "$root/modules/order" && continue
+  cp "$path" "$root/modules/$name"
+  echo "$name" >> "$root/modules/order"
+done < <(modprobe -d "$work/kernel" -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p overlay)
+for m in virtio_pci.ko 9p.ko overlay.ko; do
+  ls "$root/modules/" | grep -q "^${m%.ko}\.ko" || { echo "make-numa-host: module $m not found in $kdeb" >&2; exit 1; }
+done
+
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -6 > "$work/initrd.gz"
+cp "$(ls "$work"/kernel/boot/vmlinuz-* | head -n1)" "$out/vmlinuz"
+mv -f "$work/initrd.gz" "$out/initrd.gz"
+echo "$stamp" > "$out/stamp"
+echo "make-numa-host: built $out (kernel $kver, modules $(tr '\n' ' ' < "$root/modules/order"))"
