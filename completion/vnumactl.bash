@@ -5,7 +5,7 @@
 # XML files for expand/argv/plan and hwloc XML files for --topology. Plain
 # bash: works with or without the bash-completion package.
 
-_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload events"
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload events"
 _vnumactl_offline_verbs="expand argv plan capabilities"
 
 # Options of one command, as `vnumactl CMD --help` lists them.
@@ -146,7 +146,7 @@ _vnumactl() {
         dominfo | domxml | restart)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket")" -- "$cur"))
             ;;
-        vcpuinfo | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
+        vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket")" -- "$cur"))
             ;;
     esac

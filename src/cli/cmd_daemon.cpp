@@ -1,5 +1,6 @@
 // vnumactl verbs that talk to the running daemon over its control socket.
 #include "cli/commands.hpp"
+#include "cli/numastat_format.hpp"
 
 #include "config/units.hpp"
 #include "reactor/control_client.hpp"
@@ -61,6 +62,8 @@ void print_dominfo(const json::value& r, std::ostream& out) {
   }
   std::string pending;
   for (const auto& p : o.at("pending_changes").as_array()) pending += (pending.empty() ? "<" : ", <") + str(p) + ">";
+  if (const auto* placement = o.if_contains("memory_placement"))
+    out << "Memory placement: " << memory_placement_line(*placement) << "\n";
   line("Pending", pending.empty() ? "none" : pending + " (applied on restart)");
   line("On poweroff", str(o.at("on_poweroff")));
   line("On reboot", str(o.at("on_reboot")));
@@ -117,6 +120,14 @@ const std::vector<daemon_verb>& verbs() {
        "The affinity map has one character per host CPU (y = allowed), e.g. 'yy--'.\n"
        "  vnumactl vcpuinfo web\n",
        {"name"}, print_vcpuinfo},
+      {"numastat", "vnumactl numastat NAME [--json]",
+       "Per cell: the guest memory on each host node (from QEMU's /proc/PID/numa_maps) and how much\n"
+       "is off the node the cell is bound to, huge pages and hot-added dimms included; QEMU's own\n"
+       "memory is 'other'. Cells whose backends have the same size and node are shown together.\n"
+       "Read-only, as numastat -p.\n"
+       "  vnumactl numastat web\n"
+       "  vnumactl numastat web --json | jq '.cells[] | {cells, off_node_percent}'\n",
+       {"name"}, print_numastat},
       {"vcpupin", "vnumactl vcpupin NAME VCPU CPUSET [--json]",
        "Pins one vCPU to host CPUs now (checked against CPUs other guests hold dedicated).\n"
        "  vnumactl vcpupin web 3 2-3\n",

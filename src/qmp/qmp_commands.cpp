@@ -227,6 +227,44 @@ result<std::vector<memory_device>> decode_memory_devices(const json::value& repl
   return devices;
 }
 
+qmp_command query_memdev() { return simple("query-memdev"); }
+
+result<std::vector<memdev>> decode_memdev(const json::value& reply) {
+  const std::string where = "query-memdev";
+  auto array = as_array(reply, where);
+  if (!array) return array.error();
+  std::vector<memdev> out;
+  for (const json::value& item : **array) {
+    if (!item.is_object()) return bad_reply(where, "entry is not an object: " + json::serialize(item));
+    const json::object& e = item.as_object();
+    memdev m;
+    // "id" is optional in the schema (a backend created without one); such a
+    // backend is still listed, with an empty id.
+    auto id = opt_string(e, "id", where);
+    auto size = req_uint(e, "size", where);
+    auto policy = req_string(e, "policy", where);
+    auto share = opt_bool(e, "share", where);
+    if (!id) return id.error();
+    if (!size) return size.error();
+    if (!policy) return policy.error();
+    if (!share) return share.error();
+    m.id = id->value_or("");
+    m.size = *size;
+    m.policy = std::move(*policy);
+    m.share = *share;
+    if (const json::value* nodes = e.if_contains("host-nodes")) {
+      if (!nodes->is_array()) return bad_reply(where, "\"host-nodes\" is not an array: " + json::serialize(*nodes));
+      for (const json::value& n : nodes->as_array()) {
+        if (!n.is_uint64() && !(n.is_int64() && n.as_int64() >= 0))
+          return bad_reply(where, "\"host-nodes\" entry is not a node number: " + json::serialize(n));
+        m.host_nodes.insert(static_cast<unsigned>(n.to_number<std::uint64_t>()));
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 qmp_command cont() { return simple("cont"); }
 qmp_command stop() { return simple("stop"); }
 qmp_command system_powerdown() { return simple("system_powerdown"); }

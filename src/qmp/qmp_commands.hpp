@@ -61,6 +61,15 @@ struct memory_device {
   bool hotpluggable = false;
 };
 
+// One entry of query-memdev: a memory backend object and its binding.
+struct memdev {
+  std::string id;                  // the object id, e.g. "ram-node0", "memdimm0"
+  std::uint64_t size = 0;
+  std::set<unsigned> host_nodes;   // empty: not bound
+  std::string policy;              // "default", "preferred", "bind", "interleave"
+  bool share = false;              // MAP_SHARED (memfd, share=on files)
+};
+
 struct vm_status {
   std::string status;  // "prelaunch", "running", "paused", "shutdown", ...
   bool running = false;
@@ -92,6 +101,9 @@ qmp_command device_add_pc_dimm(const std::string& id, const std::string& memdev,
 
 qmp_command query_memory_devices();
 result<std::vector<memory_device>> decode_memory_devices(const boost::json::value& reply);
+
+qmp_command query_memdev();
+result<std::vector<memdev>> decode_memdev(const boost::json::value& reply);
 
 // The id of the device a DEVICE_DELETED event is about: its "device", or,
 // when QEMU only names a path (QEMU 10 reports a vCPU unplug as

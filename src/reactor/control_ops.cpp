@@ -4,6 +4,7 @@
 #include "reactor/daemon.hpp"
 #include "reactor/live_ops.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/numastat.hpp"
 #include "vnuma/capabilities_report.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -47,7 +48,12 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   if (it == guests_.end()) co_return no_such_guest(*name);
   std::shared_ptr<guest> g = it->second;  // keeps it alive across co_awaits
 
-  if (op == "dominfo") co_return json::value(g->info());
+  if (op == "dominfo") {
+    json::object info = g->info();
+    if (auto placement = co_await memory_placement(*g)) info["memory_placement"] = std::move(*placement);
+    co_return json::value(std::move(info));
+  }
+  if (op == "numastat") co_return co_await numastat(*g);
   if (op == "domxml") {
     const config::domain& d = g->is_active() ? g->running_domain() : g->definition();
     co_return json::value(config::write_domain_xml(d));
@@ -96,7 +102,7 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   if (auto live = co_await handle_live_op(*g, request); live.handled) co_return std::move(live.reply);
   co_return make_error(errc::invalid_value,
                        "unknown op \"" + op +
-                           "\" (valid: list, dominfo, domxml, vcpuinfo, vcpupin, setvcpus, attach-memory, "
+                           "\" (valid: list, dominfo, domxml, vcpuinfo, numastat, vcpupin, setvcpus, attach-memory, "
                            "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, capabilities, "
                            "events)");
 }

@@ -62,11 +62,12 @@ expect() {  # LINE EXPECTED-SORTED-WORDS...
   fi
 }
 
-all_verbs=(list dominfo domxml vcpuinfo vcpupin setvcpus attach-memory detach-memory start shutdown destroy
+all_verbs=(list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy
            suspend resume reboot restart reload events expand argv plan capabilities)
 
 expect "vnumactl " "${all_verbs[@]}"
 expect "vnumactl se" setvcpus
+expect "vnumactl nu" numastat
 expect "vnumactl de" destroy detach-memory
 expect "vnumactl --" --help --version
 expect "vnumactl setvcpus --t" --timeout-ms

@@ -24,7 +24,7 @@ std::vector<std::string> command_names() {
 
 BOOST_AUTO_TEST_CASE(the_offline_and_daemon_verbs_are_there) {
   auto names = command_names();
-  for (const std::string verb : {"expand", "argv", "plan", "capabilities", "list"})
+  for (const std::string verb : {"expand", "argv", "plan", "capabilities", "list", "numastat"})
     BOOST_TEST((std::find(names.begin(), names.end(), verb) != names.end()), verb);
   std::set<std::string> unique(names.begin(), names.end());
   BOOST_TEST(unique.size() == names.size(), "a command is listed twice");

@@ -102,6 +102,25 @@ BOOST_AUTO_TEST_CASE(memory_devices_from_real_qemu) {
   BOOST_TEST(d.hotpluggable);
 }
 
+BOOST_AUTO_TEST_CASE(memdev_from_real_qemu) {
+  // Four backends bound to node 0: ram, memfd (share), file and a dimm's.
+  auto backends = decode_memdev(recorded("query-memdev"));
+  BOOST_TEST_REQUIRE(backends.has_value(), (backends ? "" : backends.error().message));
+  BOOST_TEST_REQUIRE(backends->size() == 4u);
+  const auto& memfd = backends->front();
+  BOOST_TEST(memfd.id == "ram-node1");
+  BOOST_TEST(memfd.size == 67108864u);
+  BOOST_TEST(memfd.policy == "bind");
+  BOOST_TEST(memfd.share);
+  BOOST_TEST((memfd.host_nodes == std::set<unsigned>{0}));
+  BOOST_TEST(backends->at(1).id == "memdimm0");
+  BOOST_TEST(!backends->at(1).share);
+  BOOST_TEST(backends->back().size == 134217728u);
+
+  auto bad = decode_memdev(json::parse(R"([{"id":"x","size":1,"policy":"bind","host-nodes":["0"]}])"));
+  BOOST_TEST(!bad.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(status_from_real_qemu) {
   struct row {
     const char* sample;
