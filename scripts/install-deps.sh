@@ -13,6 +13,7 @@ packages=(
   libhwloc-dev libnuma-dev libsystemd-dev
   libvirt-clients            # virt-xml-validate for the expansion tests
   qemu-system-x86 busybox-static cpio kmod  # real guests in the integration tests
+  python3 jq procps          # the NUMA test host's checks (tests/numahost)
   hwloc                      # lstopo, to export host topologies
   systemd man-db bash-completion
   groff-base                 # man pages: groff -ww checks in tests/appliance

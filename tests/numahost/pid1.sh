@@ -25,6 +25,12 @@ for word in $(cat /proc/cmdline); do
     vnumad.test=*) test=${word#vnumad.test=} ;;
   esac
 done
+# v1+none: v1 first, then matrix.sh unmounts it and runs the core shapes again
+# with no cgroups (one boot for both).
+if [[ $cgroup == v1+none ]]; then
+  cgroup=v1
+  export NUMAHOST_THEN_NONE=1
+fi
 if [[ $cgroup == none ]]; then
   :  # no cgroup hierarchy at all: vnumad pins with sched_setaffinity only
 elif [[ $cgroup == v1 ]]; then
