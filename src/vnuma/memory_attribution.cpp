@@ -180,28 +180,40 @@ memory_report attribute_memory(const std::vector<numa_vma>& vmas, const std::vec
   }
   for (const auto& [key, members] : classes) {
     const memory_backend& model = backends[members.front()];
-    std::vector<const run*> candidates;
-    auto runs = runs_of(vmas, taken);
-    for (const auto& r : runs) {
-      const numa_vma& first = vmas[r.vmas.front()];
-      if (r.end - r.start == model.size_bytes && first.shared() == model.share && first.perms[0] == 'r' &&
-          policy_matches(model, first))
-        candidates.push_back(&r);
-    }
+    // Each mapping on its own first: backends QEMU mapped next to each other
+    // (no guard page between) are adjacent mappings of one shape, which a join
+    // would fuse. Joined runs only when single mappings do not fit.
+    auto matching = [&](const std::vector<run>& runs) {
+      std::vector<run> out;
+      for (const auto& r : runs) {
+        const numa_vma& first = vmas[r.vmas.front()];
+        if (r.end - r.start == model.size_bytes && first.shared() == model.share && first.perms[0] == 'r' &&
+            policy_matches(model, first))
+          out.push_back(r);
+      }
+      return out;
+    };
+    std::vector<run> singles;
+    for (std::size_t i = 0; i < vmas.size(); ++i)
+      if (!taken[i] && !vmas[i].perms.empty()) singles.push_back(run{{i}, vmas[i].start, vmas[i].end});
+    std::vector<run> candidates = matching(singles);
+    if (candidates.size() != members.size())
+      if (auto joined = matching(runs_of(vmas, taken)); joined.size() == members.size()) candidates = std::move(joined);
     if (candidates.size() != members.size()) {
-      std::string shape_text = config::format_size(model.size_bytes) + (model.share ? " shared" : "") +
-                               " mapping" + std::string(" bound to ") + describe_nodes(model.host_nodes);
+      std::string shape_text = config::format_size(model.size_bytes) + (model.share ? " shared" : "") + " mapping";
+      std::string bound = " bound to " + describe_nodes(model.host_nodes);
       std::string reason =
           candidates.empty()
-              ? "no " + shape_text + " in numa_maps"
-              : std::to_string(candidates.size()) + " " + shape_text + "s in numa_maps for " +
-                    std::to_string(members.size()) + " backend(s) of that shape: cannot tell which";
+              ? "no " + shape_text + bound + " in numa_maps"
+              : std::to_string(candidates.size()) + " " + shape_text + (candidates.size() > 1 ? "s" : "") + bound +
+                    " in numa_maps for " + std::to_string(members.size()) +
+                    " backend(s) of that shape: cannot tell which";
       for (std::size_t b : members) report.unmatched.push_back({backends[b].id, reason});
       continue;
     }
     found_group g{members, {}};
-    for (const run* r : candidates)
-      for (std::size_t i : r->vmas) {
+    for (const run& r : candidates)
+      for (std::size_t i : r.vmas) {
         taken[i] = true;
         g.vmas.push_back(i);
       }

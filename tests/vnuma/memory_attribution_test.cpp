@@ -242,3 +242,18 @@ BOOST_AUTO_TEST_CASE(split_mapping_of_one_backend_is_joined) {
   BOOST_TEST(report.cells[0].resident.total() == 128 * MiB);
   BOOST_TEST(report.cells[0].off_node_bytes() == 384u * 4096u);
 }
+
+BOOST_AUTO_TEST_CASE(adjacent_backends_without_a_guard_page_stay_apart) {
+  // Seen live under vnumad (locked memory, process policy bind:0): the two
+  // cells' mappings touch, with the same permissions and policy.
+  auto vmas = vmas_of(
+      "7f0000000000 bind:0 anon=32768 dirty=32768 N0=32768 kernelpagesize_kB=4\n"
+      "7f0008000000 bind:0 anon=32768 dirty=32768 N0=32768 kernelpagesize_kB=4\n",
+      "7f0000000000-7f0008000000 rw-p 00000000 00:00 0 \n"
+      "7f0008000000-7f0010000000 rw-p 00000000 00:00 0 \n");
+  auto report = attribute_memory(vmas, {backend("ram-node0", 128, {0}, 0), backend("ram-node1", 128, {0}, 1)});
+  BOOST_TEST(report.unmatched.empty());
+  BOOST_TEST_REQUIRE(report.cells.size() == 1u);
+  BOOST_TEST((report.cells[0].cells == config::id_set{0, 1}));
+  BOOST_TEST(report.cells[0].resident.total() == 256 * MiB);
+}
