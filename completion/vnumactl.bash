@@ -11,9 +11,9 @@ _vnumactl_offline_verbs="expand argv plan capabilities"
 # Options of one command, as `vnumactl CMD --help` lists them.
 _vnumactl_options() {
     case $1 in
-        expand) echo "--topology --reserved-cpus --allow-overcommit --help" ;;
-        argv) echo "--topology --reserved-cpus --allow-overcommit --qmp --help" ;;
-        plan) echo "--topology --reserved-cpus --allow-overcommit --json --help" ;;
+        expand) echo "--topology --config --reserved-cpus --reserved-memory --allow-overcommit --help" ;;
+        argv) echo "--topology --config --reserved-cpus --reserved-memory --allow-overcommit --qmp --help" ;;
+        plan) echo "--topology --config --reserved-cpus --reserved-memory --state-dir --empty --allow-overcommit --json --help" ;;
         capabilities) echo "--topology --reserved-cpus --json --help" ;;
         setvcpus | detach-memory) echo "--socket --json --timeout-ms --help" ;;
         shutdown | restart) echo "--socket --json --timeout --help" ;;
@@ -25,7 +25,7 @@ _vnumactl_options() {
 # Options that take a value (the next word is that value, not a positional).
 _vnumactl_takes_value() {
     case $1 in
-        --socket | --topology | --reserved-cpus | --qmp | --cell | --size | --timeout | --timeout-ms) return 0 ;;
+        --socket | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms) return 0 ;;
     esac
     return 1
 }

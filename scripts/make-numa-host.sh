@@ -22,32 +22,24 @@ src=$(cd "$(dirname "$0")/../tests/numahost" && pwd)
 for tool in dpkg-deb depmod modprobe cpio gzip; do
   command -v "$tool" >/dev/null || { echo "make-numa-host: $tool is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
-busybox=/bin/busybox
-[[ -x $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 ||
-  { echo "make-numa-host: a static $busybox is needed (package busybox-static)" >&2; exit 1; }
+source "$(dirname "$0")/initramfs-lib.sh"
+require_static_busybox make-numa-host
 
 kver=$(cat "$guest/kernel-version")
 kdeb=$(ls "$guest"/cache/linux-image-"$kver"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
 [[ -n $kdeb ]] || { echo "make-numa-host: no linux-image-$kver package in $guest/cache (run scripts/make-test-guest.sh $guest)" >&2; exit 1; }
 
-stamp="$(basename "$kdeb") $(cat "$src/init.sh" "$0" | sha256sum | cut -d' ' -f1)"
-if [[ -f $out/stamp && $(cat "$out/stamp") == "$stamp" && -f $out/vmlinuz && -f $out/initrd.gz ]]; then
-  echo "make-numa-host: $out is up to date"
-  exit 0
-fi
+stamp="$(basename "$kdeb") $(cat "$src/init.sh" "$0" "$(dirname "$0")/initramfs-lib.sh" | sha256sum | cut -d' ' -f1)"
+up_to_date make-numa-host "$out" "$stamp" && exit 0
 
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 dpkg-deb -x "$kdeb" "$work/kernel"
 
 root="$work/root"
-mkdir -p "$root"/{bin,proc,sys,dev,lower,upper,newroot,modules}
-cp "$busybox" "$root/bin/busybox"
-for applet in $("$busybox" --list); do
-  [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
-done
+busybox_root "$root"
+mkdir -p "$root"/{lower,upper,newroot,modules}
 install -m 0755 "$src/init.sh" "$root/init"
-mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
 # The modules' load order comes from the kernel's own dependency data, which
 # changes between kernel builds: ask modprobe, then insmod in that order.
@@ -64,7 +56,7 @@ for m in virtio_pci.ko 9p.ko overlay.ko; do
   ls "$root/modules/" | grep -q "^${m%.ko}\.ko" || { echo "make-numa-host: module $m not found in $kdeb" >&2; exit 1; }
 done
 
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -6 > "$work/initrd.gz"
+pack_initramfs "$root" "$work/initrd.gz"
 cp "$(ls "$work"/kernel/boot/vmlinuz-* | head -n1)" "$out/vmlinuz"
 mv -f "$work/initrd.gz" "$out/initrd.gz"
 echo "$stamp" > "$out/stamp"

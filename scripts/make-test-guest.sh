@@ -21,13 +21,8 @@ mkdir -p "$cache"
 for tool in apt-get dpkg-deb cpio gzip; do
   command -v "$tool" >/dev/null || { echo "make-test-guest: $tool is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
-# busybox-static installs /bin/busybox; the dynamic busybox package would not
-# run inside the initramfs, which has no libc.
-busybox=/bin/busybox
-if ! [[ -x $busybox ]] || ldd "$busybox" >/dev/null 2>&1; then
-  echo "make-test-guest: a static $busybox is needed (package busybox-static)" >&2
-  exit 1
-fi
+source "$(dirname "$0")/initramfs-lib.sh"
+require_static_busybox make-test-guest
 
 # apt-get download writes into the current directory. "apt-get update" only
 # when the package lists are too old to know the current version.
@@ -50,11 +45,8 @@ if [[ -z $kdeb ]]; then
   kdeb=$(ls "$cache/${kpkg}"_*.deb | sort -V | tail -n1)
 fi
 
-stamp="$(basename "$kdeb") $(cat "$src/init.sh" "$src/power-button.sh" "$0" | sha256sum | cut -d' ' -f1)"
-if [[ -f $out/stamp && $(cat "$out/stamp") == "$stamp" && -f $out/vmlinuz && -f $out/initrd.gz ]]; then
-  echo "make-test-guest: $out is up to date"
-  exit 0
-fi
+stamp="$(basename "$kdeb") $(cat "$src/init.sh" "$src/power-button.sh" "$0" "$(dirname "$0")/initramfs-lib.sh" | sha256sum | cut -d' ' -f1)"
+up_to_date make-test-guest "$out" "$stamp" && exit 0
 
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -65,11 +57,8 @@ vmlinuz=$(ls "$work"/kernel/boot/vmlinuz-* | head -n1)
 kver=${vmlinuz##*/vmlinuz-}
 
 root="$work/root"
-mkdir -p "$root"/{bin,proc,sys,dev,lib/modules,etc/acpi/PWRF}
-cp "$busybox" "$root/bin/busybox"
-for applet in $("$busybox" --list); do
-  [[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
-done
+busybox_root "$root"
+mkdir -p "$root"/{lib/modules,etc/acpi/PWRF}
 install -m 0755 "$src/init.sh" "$root/init"
 install -m 0755 "$src/power-button.sh" "$root/etc/acpi/PWRF/00000080"
 # The ACPI button and evdev drivers are modules in Debian's kernel; with them
@@ -79,10 +68,7 @@ for m in drivers/input/evdev.ko drivers/acpi/button.ko; do
   f="$work/kernel/lib/modules/$kver/kernel/$m"
   [[ -f $f ]] && cp "$f" "$root/lib/modules/"
 done
-# Console node for the moment before devtmpfs is mounted.
-mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
-
-(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -9 > "$work/initrd.gz"
+pack_initramfs "$root" "$work/initrd.gz"
 cp "$vmlinuz" "$work/vmlinuz"
 mv -f "$work/vmlinuz" "$out/vmlinuz"
 mv -f "$work/initrd.gz" "$out/initrd.gz"

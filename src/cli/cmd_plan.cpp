@@ -170,7 +170,7 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
   add_planning_options(options);
   options.add_options()
       ("state-dir", po::value<std::string>(), "vnumad's state dir, whose running guests are held first "
-                                              "(default: the config's; ignored with --topology)")
+                                              "(default: the config's; not read when a topology file is given)")
       ("empty", po::bool_switch(), "plan for this host as if no guest ran")
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
       ("json", po::bool_switch(), "print JSON")

@@ -73,7 +73,7 @@ expect "vnumactl --" --help --version
 expect "vnumactl setvcpus --t" --timeout-ms
 expect "vnumactl shutdown --t" --timeout
 expect "vnumactl attach-memory --" --cell --help --json --size --socket
-expect "vnumactl argv --" --allow-overcommit --help --qmp --reserved-cpus --topology
+expect "vnumactl argv --" --allow-overcommit --config --help --qmp --reserved-cpus --reserved-memory --topology
 expect "vnumactl capabilities --reserved-cpus " auto none
 expect "vnumactl setvcpus --timeout-ms " 
 : > "$FAKE_LOG"

@@ -15,7 +15,7 @@
 # NUMAHOST_TIMEOUT seconds (default 420). The VM's console is OUT_DIR/console.log.
 set -euo pipefail
 [[ $# -ge 3 ]] || { echo "usage: $0 BOOT_DIR OUT_DIR SCRIPT [KEY=VALUE ...]" >&2; exit 2; }
-boot=$1 out=$2 script=$3
+boot=$1 out=$2 script=$(readlink -f "$3")
 shift 3
 timeout=${NUMAHOST_TIMEOUT:-420}
 qemu=${NUMAHOST_QEMU:-/usr/bin/qemu-system-x86_64}

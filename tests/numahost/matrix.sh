@@ -179,6 +179,19 @@ if [[ $shapes == all ]]; then
   rm -f "$domains/memonly.xml"
 fi
 others=${running// /,} check $core_checks $more_checks
+# vnumactl numastat must tell the operator what the kernel says: every cell
+# on its bound node (the numbers checked above from numa_maps directly).
+for g in c12 huge; do
+  stat=$(vctl numastat "$g" --json)
+  expect "numastat $g: 100% on bound nodes" test "$(jq -r .on_bound_nodes_percent <<<"$stat")" == 100
+  expect "dominfo $g: memory placement line" bash -c "'$vnumactl' --socket '$sock' dominfo $g | grep -q 'placement:.*100% on bound nodes'"
+done
+stat=$(vctl numastat c12 --json)
+for cell in 0 1; do
+  node=$((cell + 1))
+  bytes=$(jq -r --argjson c $cell --argjson n $node '[.cells[] | select(.cells == [$c]) | .nodes[] | select(.node == $n) | .bytes] | add // 0' <<<"$stat")
+  expect "numastat c12: cell $cell has its 64 MiB on node $node ($bytes bytes)" test "$bytes" -ge $((64 << 20))
+done
 for n in 2 3; do
   expect "node $n: 16 of its 32 huge pages in use (sysfs)" \
     test "$(cat /sys/devices/system/node/node$n/hugepages/hugepages-2048kB/free_hugepages)" -eq 16
@@ -225,7 +238,7 @@ if [[ $NUMAHOST_CGROUP != none ]]; then
       guest capacity2 2 256 "$(node_vnuma contiguous 0 1)"
     fi
   fi
-  others= check $after_restart
+  others=$dedicated check $after_restart
   if [[ $shapes == all && " $running " == *" capacity "* ]]; then
     expect "capacity2: refused, node 0 is full" grep -q "guest 'capacity2'.*node 0 has" "$work/vnumad.log"
     expect "capacity2: no QEMU started" no_qemu capacity2
