@@ -134,3 +134,39 @@ BOOST_AUTO_TEST_CASE(v2_layout_is_threaded_and_missing_cpuset_is_named) {
   BOOST_TEST(guest.remove().has_value());
   BOOST_TEST(!root.fs().exists("vnumad/web"));
 }
+
+// Before QEMU exists: the guest group is made with its final mems, and the
+// file returned is where a process joins it. A child that joins and then
+// gets its threads pinned is never moved to a group with other mems.
+BOOST_AUTO_TEST_CASE(v1_prepare_spawn_then_pin_keeps_one_mems) {
+  BOOST_TEST_REQUIRE(usable_v1(), "needs root and a writable cgroup v1 cpuset hierarchy at " << v1_mount);
+  scoped_root root(backend::v1, v1_mount);
+  config::id_set mems = root.fs().read_mems("").value();
+  auto guest = guest_cgroup::open(root.fs(), "web").value();
+  auto join = guest.prepare_spawn(mems);
+  BOOST_TEST_REQUIRE(join.has_value(), (join ? "" : join.error().message));
+  BOOST_TEST_REQUIRE(join->has_value());
+  BOOST_TEST(**join == root.fs().path_of(guest.guest_group()) / "cgroup.procs");
+  BOOST_TEST(root.fs().read_mems(guest.guest_group()).value() == mems);
+
+  child_process qemu(1);
+  auto tids = qemu.threads();
+  BOOST_TEST_REQUIRE(write_file(**join, std::to_string(qemu.pid())).has_value());
+  BOOST_TEST(root.fs().processes(guest.guest_group()).value() == std::vector<pid_t>{qemu.pid()});
+  config::id_set cpus = online_cpus();
+  BOOST_TEST_REQUIRE(guest.pin_vcpu(tids[1], 0, cpus, mems).has_value());
+  BOOST_TEST_REQUIRE(guest.pin_emulator(qemu.pid(), cpus, mems).has_value());
+  for (const auto& group : {guest.guest_group(), guest.emulator_group(), guest.vcpu_group(0)})
+    BOOST_TEST(root.fs().read_mems(group).value() == mems, group);
+  BOOST_TEST_REQUIRE(guest.verify().has_value());
+  BOOST_TEST_REQUIRE(guest.remove().has_value());
+
+  // No nodes to bind to is refused; without a cgroup hierarchy there is
+  // nothing to join.
+  auto empty = guest_cgroup::open(root.fs(), "web").value().prepare_spawn({});
+  BOOST_TEST_REQUIRE(!empty);
+  BOOST_TEST(empty.error().message.find("no memory nodes") != std::string::npos);
+  auto none = guest_cgroup::open(cgroup_fs(), "web").value().prepare_spawn(mems);
+  BOOST_TEST_REQUIRE(none.has_value());
+  BOOST_TEST(!none->has_value());
+}
