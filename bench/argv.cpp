@@ -21,7 +21,7 @@ namespace {
 
 using namespace vnumad;
 
-const std::string shared = VNUMAD_SHARED_DIR;
+const std::string shared = VNUMAD_REFERENCE_DIR;
 
 // Median microseconds per call over `runs` timed batches of `batch` calls.
 double median_us(const std::function<bool()>& call, int runs = 201, int batch = 20) {

@@ -96,7 +96,7 @@ std::string load_ledger(const host_topology& host, const id_set& reserved, ledge
 }  // namespace
 
 int main() {
-  const std::filesystem::path shared = VNUMAD_SHARED_DIR;
+  const std::filesystem::path shared = VNUMAD_REFERENCE_DIR;
   const int runs = 1001;
   int over = 0;
   std::printf("Placement decision time: vnuma::expand(), %d calls per case, microseconds (target < %.0f us)\n\n",

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Regenerates the seed corpora fuzz/corpus/<harness>/ from the fixtures.
 
-Sources: ../shared/fixtures/domains, ../shared/conformance (vnuma-rfc, and the
+Sources: tests/data/fixtures/domains, tests/data/conformance (vnuma-rfc, and the
 smaller libvirt cases), tests/data/hostile, etc/domains.d (domain_xml);
 cpuset/nodeset/memory values found in those files plus hand-picked edge cases
 (sets); the recorded QEMU replies and events of tests/data/qmp as wire streams
 (qmp); the requests of docs/control-protocol.md (control). File names are the
 SHA-1 of the content, as libFuzzer names its corpus files, so re-running is
-idempotent. Usage: fuzz/make-corpus.py [SHARED_DIR]
+idempotent. Usage: fuzz/make-corpus.py [REFERENCE_DIR] (default tests/data)
 """
 import glob
 import hashlib
@@ -19,7 +19,7 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
-shared = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared")
+shared = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "data")
 max_domain_bytes = 12 * 1024  # keeps the corpus small; the fuzzer grows it
 
 

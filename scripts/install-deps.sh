@@ -3,7 +3,7 @@
 # Idempotent: packages already present are skipped, and apt is not touched at all
 # when nothing is missing. Usage: scripts/install-deps.sh [--backports]
 #   --backports  also install QEMU from bookworm-backports (10.0), which the
-#                live-operations tests need (see shared/docs/architecture.md).
+#                live-operations tests need (QEMU 10 behaviour they rely on: vnumad(8)).
 set -euo pipefail
 
 packages=(

@@ -25,7 +25,7 @@ namespace vnumad::cli::testing {
 
 namespace fs = std::filesystem;
 
-inline fs::path shared_dir() { return VNUMAD_SHARED_DIR; }
+inline fs::path shared_dir() { return VNUMAD_REFERENCE_DIR; }
 inline fs::path host_file(const std::string& name) { return shared_dir() / "fixtures/hosts" / name; }
 inline fs::path domain_file(const std::string& name) { return shared_dir() / "fixtures/domains" / name; }
 inline fs::path hostile_dir() { return fs::path(VNUMAD_TEST_DATA_DIR) / "hostile"; }

@@ -16,7 +16,7 @@ using vnumad::errc;
 
 namespace {
 
-const fs::path shared = VNUMAD_SHARED_DIR;
+const fs::path shared = VNUMAD_REFERENCE_DIR;
 
 // A small valid guest; each rule case splices one element into it.
 std::string guest(const std::string& extra, const std::string& vcpu = "<vcpu>4</vcpu>",

@@ -20,7 +20,7 @@ using vnumad::errc;
 
 namespace {
 
-const fs::path shared = VNUMAD_SHARED_DIR;
+const fs::path shared = VNUMAD_REFERENCE_DIR;
 
 // The libvirt cases that libvirt itself rejects (cases.tsv, kind 'neg').
 std::set<std::string> negative_cases() {

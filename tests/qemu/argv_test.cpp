@@ -18,7 +18,7 @@ using strings = std::vector<std::string>;
 
 namespace {
 
-const std::string fixtures = std::string(VNUMAD_SHARED_DIR) + "/fixtures/domains/";
+const std::string fixtures = std::string(VNUMAD_REFERENCE_DIR) + "/fixtures/domains/";
 
 qemu::host_facts host4() {
   qemu::host_facts h;
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(seed_hotplug_vcpus) {
 }
 
 BOOST_AUTO_TEST_CASE(hotplug_order_follows_order_attribute) {
-  auto d = config::parse_domain_file(std::string(VNUMAD_SHARED_DIR) +
+  auto d = config::parse_domain_file(std::string(VNUMAD_REFERENCE_DIR) +
                                      "/conformance/libvirt/cpu-hotplug-startup.xml");
   BOOST_TEST_REQUIRE(d.has_value());
   auto cpus = qemu::vcpus_to_hotplug(*d);

@@ -1,4 +1,4 @@
-// libvirt parity: every case of shared/conformance/libvirt/cases.tsv. Positive
+// libvirt parity: every case of tests/data/conformance/libvirt/cases.tsv. Positive
 // cases are parsed, turned into argv on a mocked host (the host libvirt's test
 // suite mocks: nodes 0-3, hugetlbfs /dev/hugepages2M (default) and
 // /dev/hugepages1G) and compared semantically with libvirt's own .args
@@ -19,7 +19,7 @@
 
 namespace {
 
-const std::string dir = std::string(VNUMAD_SHARED_DIR) + "/conformance/libvirt/";
+const std::string dir = std::string(VNUMAD_REFERENCE_DIR) + "/conformance/libvirt/";
 
 // Cases not run, with the reason. Each is a libvirt feature vnumad does not
 // have; a skipped case is never counted as passed.

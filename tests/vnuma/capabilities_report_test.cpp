@@ -22,7 +22,7 @@ const std::vector<std::string> fixtures = {"seed-e7-8895v2-4s.xml", "rfc-4n-2c-n
                                            "sparse-cxl.xml"};
 
 host_topology fixture(const std::string& name) {
-  auto host = load_topology_xml(std::filesystem::path(VNUMAD_SHARED_DIR) / "fixtures" / "hosts" / name);
+  auto host = load_topology_xml(std::filesystem::path(VNUMAD_REFERENCE_DIR) / "fixtures" / "hosts" / name);
   BOOST_TEST_REQUIRE(host.has_value(), name << ": " << (host ? "" : host.error().message));
   return *host;
 }

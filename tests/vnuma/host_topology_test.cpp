@@ -20,7 +20,7 @@ using kind = reserved_cpus_setting::kind;
 namespace {
 
 host_topology fixture(const std::string& name) {
-  auto host = load_topology_xml(std::filesystem::path(VNUMAD_SHARED_DIR) / "fixtures" / "hosts" / name);
+  auto host = load_topology_xml(std::filesystem::path(VNUMAD_REFERENCE_DIR) / "fixtures" / "hosts" / name);
   BOOST_TEST_REQUIRE(host.has_value(), name << ": " << (host ? "" : host.error().message));
   return *host;
 }

@@ -17,7 +17,7 @@
 
 namespace vnumad::vnuma::testing {
 
-inline std::filesystem::path shared_dir() { return VNUMAD_SHARED_DIR; }
+inline std::filesystem::path shared_dir() { return VNUMAD_REFERENCE_DIR; }
 inline std::filesystem::path host_file(const std::string& name) { return shared_dir() / "fixtures/hosts" / name; }
 inline std::filesystem::path domain_file(const std::string& name) { return shared_dir() / "fixtures/domains" / name; }
 

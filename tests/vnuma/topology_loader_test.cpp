@@ -25,7 +25,7 @@ using config::id_set;
 
 namespace {
 
-const fs::path hosts_dir = fs::path(VNUMAD_SHARED_DIR) / "fixtures" / "hosts";
+const fs::path hosts_dir = fs::path(VNUMAD_REFERENCE_DIR) / "fixtures" / "hosts";
 constexpr std::uint64_t GiB = 1024ull * 1024 * 1024;
 constexpr std::uint64_t two_mib = 2ull * 1024 * 1024;
 
