@@ -5,8 +5,9 @@
 
 #include <boost/json.hpp>
 
-#include <fstream>
-#include <sstream>
+#include "support/files_and_processes.hpp"
+
+#include <filesystem>
 
 using namespace vnumad;
 using namespace vnumad::vnuma;
@@ -16,12 +17,11 @@ namespace {
 
 constexpr std::uint64_t MiB = 1024 * 1024;
 
+// A recorded sample of tests/data/numa_maps.
 std::string sample(const std::string& name) {
-  std::ifstream in(std::string(VNUMAD_TEST_DATA_DIR) + "/numa_maps/" + name);
-  BOOST_TEST_REQUIRE(static_cast<bool>(in), "missing sample " << name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const std::filesystem::path file = std::filesystem::path(VNUMAD_TEST_DATA_DIR) / "numa_maps" / name;
+  BOOST_TEST_REQUIRE(std::filesystem::exists(file), "missing sample " << name);
+  return vnumad::testing::read_text(file);
 }
 
 std::vector<numa_vma> vmas_of(const std::string& numa_maps, const std::string& maps) {

@@ -3,20 +3,20 @@
 
 #include "vnuma/numa_maps.hpp"
 
-#include <fstream>
-#include <sstream>
+#include "support/files_and_processes.hpp"
+
+#include <filesystem>
 
 using namespace vnumad;
 using namespace vnumad::vnuma;
 
 namespace {
 
+// A recorded sample of tests/data/numa_maps.
 std::string sample(const std::string& name) {
-  std::ifstream in(std::string(VNUMAD_TEST_DATA_DIR) + "/numa_maps/" + name);
-  BOOST_TEST_REQUIRE(static_cast<bool>(in), "missing sample " << name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const std::filesystem::path file = std::filesystem::path(VNUMAD_TEST_DATA_DIR) / "numa_maps" / name;
+  BOOST_TEST_REQUIRE(std::filesystem::exists(file), "missing sample " << name);
+  return vnumad::testing::read_text(file);
 }
 
 const numa_vma& at(const std::vector<numa_vma>& vmas, std::uint64_t start) {
