@@ -33,8 +33,9 @@ constexpr std::string_view usage =
 constexpr std::string_view examples =
     "Places the guests in the order given into one ledger, exactly as vnumad would when they\n"
     "start one after another, and prints per guest: cells -> host nodes, dedicated threads,\n"
-    "memory per node, or why it does not fit (which node lacks what); then what is left free\n"
-    "per node. With --json each guest also carries its placement decision time (decision_us).\n\n"
+    "memory per node, or why it does not fit (the nodes it needs, how many qualify and what\n"
+    "the others lack); then what is left free per node. Each failure is printed once, in the\n"
+    "report. With --json each guest also carries its placement decision time (decision_us).\n\n"
     "Capacity is counted as vnumad counts it: each node's memory minus reserved_memory\n"
     "(from vnumad.conf, or --reserved-memory) minus what guests hold; huge pages are the\n"
     "node's pool minus what guests hold. Without --topology, the guests vnumad runs on this\n"
@@ -254,10 +255,17 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
       io.out << "\n";
     }
   }
-  // The report is on stdout; each failure is repeated on stderr, as every
-  // exit 2 of vnumactl explains itself there.
+  // Each failure is explained once, in the report on stdout (or its JSON);
+  // stderr only names which guests failed, as every exit 2 of vnumactl says
+  // why there.
+  std::vector<std::string> failed;
   for (const auto& g : results)
-    if (!g.fits) io.err << "vnumactl: " << failure(g) << "\n";
+    if (!g.fits) failed.push_back(g.name.empty() ? g.file : g.name);
+  if (!failed.empty()) {
+    io.err << "vnumactl: not placed:";
+    for (const auto& name : failed) io.err << " " << name;
+    io.err << " (" << failed.size() << " of " << results.size() << " guests; the report says why)\n";
+  }
   return all_fit ? exit_ok : exit_invalid;
 }
 

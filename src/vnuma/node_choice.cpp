@@ -116,13 +116,16 @@ node_assessment assess_node(const host_node& node, const ledger& held, const id_
   node_assessment a;
   a.node = node.id;
   unsigned cpus = free_cpus_for(node, held, reserved, guest, demand.dedicated, demand.guest_threads);
+  a.free_vcpus = cpus;
   std::uint64_t capacity = ratio(cpus, std::max(demand.vcpus, 1u));
   if (demand.hugepage_bytes) {
     std::uint64_t pages = held.free_hugepages(node.id, demand.hugepage_bytes, guest);
+    a.free_hugepages = pages;
     std::uint64_t need = (demand.memory_bytes + demand.hugepage_bytes - 1) / demand.hugepage_bytes;
     capacity = std::min(capacity, ratio(pages, need));
   } else {
-    capacity = std::min(capacity, ratio(held.free_memory(node.id, guest), demand.memory_bytes));
+    a.free_memory_bytes = held.free_memory(node.id, guest);
+    capacity = std::min(capacity, ratio(a.free_memory_bytes, demand.memory_bytes));
   }
   a.capacity = capacity;
   a.fits = capacity >= capacity_scale;

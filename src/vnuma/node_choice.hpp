@@ -44,6 +44,12 @@ struct node_assessment {
   unsigned node = 0;
   bool fits = false;
   std::uint64_t capacity = 0;         // cells of this shape that fit, x1024
+  // What the node has left for this guest, kept to explain a no-fit
+  // (no_fit_explanation.hpp): vCPUs it can take (dedicated: whole free units
+  // x threads), and free memory or free huge pages of the cell's page size.
+  unsigned free_vcpus = 0;
+  std::uint64_t free_memory_bytes = 0;
+  std::uint64_t free_hugepages = 0;
 };
 
 inline constexpr std::uint64_t capacity_scale = 1024;

@@ -2,10 +2,12 @@
 
 #include "config/units.hpp"
 #include "vnuma/hotplug_order.hpp"
+#include "vnuma/no_fit_explanation.hpp"
 #include "vnuma/node_choice.hpp"
 #include "vnuma/partition_pinning.hpp"
 #include "vnuma/partition_rules.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace vnumad::vnuma {
@@ -149,6 +151,9 @@ result<expansion> expand(const config::domain& d, const host_topology& host, con
   // Node choice (node_choice.hpp) only when mode='node' leaves more nodes
   // open than there are cells.
   std::vector<unsigned> nodes = *candidates;
+  // Set when fewer candidates have room than the guest needs nodes: a failure
+  // below is then explained by that, not by the first node that lacked.
+  std::optional<std::string> too_few_nodes;
   if (v.mode == config::vnuma_mode::node && C < candidates->size()) {
     cell_demand demand;
     demand.vcpus = N / C;
@@ -164,7 +169,14 @@ result<expansion> expand(const config::domain& d, const host_topology& host, con
     for (unsigned id : *candidates)
       assessed.push_back(assess_node(*host.find_node(id), held, opt.reserved_cpus, d.name, demand));
     nodes = choose_nodes(assessed, C, host);
+    if (static_cast<unsigned>(std::count_if(assessed.begin(), assessed.end(),
+                                            [](const node_assessment& a) { return a.fits; })) < C)
+      too_few_nodes = "guest '" + d.name + "' " + explain_no_fit(assessed, C, demand);
   }
+  auto explained = [&](error e) {
+    if (too_few_nodes) e.message = *too_few_nodes;
+    return e;
+  };
   const std::vector<unsigned> node_of_cell = nodes_per_cell(v.distribution, C, nodes);
 
   placement p;
@@ -174,12 +186,12 @@ result<expansion> expand(const config::domain& d, const host_topology& host, con
     p.memory_per_node[node_of_cell[k]] += bytes[k];
     if (page[k]) p.hugepages_per_node[{node_of_cell[k], page[k]}] += bytes[k] / page[k];
   }
-  if (auto ok = check_memory(p, held, opt.allow_overcommit, p.warnings); !ok) return ok.error();
+  if (auto ok = check_memory(p, held, opt.allow_overcommit, p.warnings); !ok) return explained(ok.error());
 
   pinning_context ctx{host, held, opt.reserved_cpus, d.name, opt.allow_overcommit};
   auto pins = dedicated ? pin_dedicated(ctx, cells, node_of_cell, N, topology.threads)
                         : pin_shared(ctx, cells, node_of_cell, N);
-  if (!pins) return pins.error();
+  if (!pins) return explained(pins.error());
   std::vector<unsigned> cell_of(N, 0);
   for (unsigned k = 0; k < C; ++k)
     for (unsigned vcpu : cells[k]) cell_of[vcpu] = k;
