@@ -1,28 +1,11 @@
 // -cpu, -smp and the vCPUs that the supervisor hotplugs at start.
 #include "qemu/argv_parts.hpp"
+#include "qemu/vcpu_slots.hpp"
 
 #include <algorithm>
 
 namespace vnumad::qemu {
 namespace {
-
-struct topology {
-  unsigned sockets, dies, clusters, cores, threads;
-  bool explicit_;
-};
-
-result<topology> guest_topology(const config::domain& d) {
-  if (!d.cpu.topology) return topology{d.vcpu.max, 1, 1, 1, 1, false};
-  const auto& t = *d.cpu.topology;
-  if (!t.sockets || !t.dies || !t.clusters || !t.cores || !t.threads)
-    return make_error(errc::invalid_value, "<cpu><topology>: every count must be at least 1");
-  std::uint64_t product = std::uint64_t{t.sockets} * t.dies * t.clusters * t.cores * t.threads;
-  if (product != d.vcpu.max)
-    return make_error(errc::invalid_value,
-                      "<cpu><topology>: sockets*dies*clusters*cores*threads = " + std::to_string(product) +
-                          " but <vcpu> is " + std::to_string(d.vcpu.max) + "; they must be equal");
-  return topology{t.sockets, t.dies, t.clusters, t.cores, t.threads, true};
-}
 
 // vCPUs QEMU creates itself (-smp CUR): with <vcpus>, the online
 // non-hotpluggable ones; without, the first <vcpu current> ones.
@@ -80,7 +63,7 @@ boost::json::object hotplug_vcpu::device_add_arguments(bool with_module_id) cons
 result<std::vector<hotplug_vcpu>> vcpus_to_hotplug(const config::domain& d) {
   auto cur = boot_vcpus(d);
   if (!cur) return cur.error();
-  auto topo = guest_topology(d);
+  auto topo = vcpu_topology_of(d);
   if (!topo) return topo.error();
   std::vector<config::vcpu_entry> wanted;
   for (const auto& v : d.vcpus)
@@ -96,16 +79,12 @@ result<std::vector<hotplug_vcpu>> vcpus_to_hotplug(const config::domain& d) {
     h.id = v.id;
     h.driver = cpu_model_name(d) + "-x86_64-cpu";
     h.qom_id = "vcpu" + std::to_string(v.id);
-    // QEMU's x86 cpu-index -> topology ids (x86_topo_ids_from_idx).
-    unsigned i = v.id;
-    h.thread_id = i % topo->threads;
-    i /= topo->threads;
-    h.core_id = i % topo->cores;
-    i /= topo->cores;
-    h.module_id = i % topo->clusters;
-    i /= topo->clusters;
-    h.die_id = i % topo->dies;
-    h.socket_id = i / topo->dies;
+    const vcpu_slot slot = slot_of(*topo, v.id);
+    h.socket_id = slot.socket;
+    h.die_id = slot.die;
+    h.module_id = slot.cluster;
+    h.core_id = slot.core;
+    h.thread_id = slot.thread;
     for (const auto& c : cells)
       if (c.cpus && c.cpus->count(v.id)) h.node_id = c.id;
     out.push_back(std::move(h));
@@ -118,7 +97,7 @@ namespace detail {
 result<std::string> smp_value(const config::domain& d) {
   auto cur = boot_vcpus(d);
   if (!cur) return cur.error();
-  auto t = guest_topology(d);
+  auto t = vcpu_topology_of(d);
   if (!t) return t.error();
   std::string s = std::to_string(*cur);
   if (*cur != d.vcpu.max) s += ",maxcpus=" + std::to_string(d.vcpu.max);

@@ -5,6 +5,7 @@
 #include "config/domain_xml.hpp"
 #include "qemu/argv.hpp"
 #include "qemu/host_facts.hpp"
+#include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/live_memory.hpp"
@@ -257,12 +258,10 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
   if (!reply) co_return reply.error();
   auto slots = qmp::decode_hotpluggable_cpus(*reply);
   if (!slots) co_return slots.error();
+  auto topo = qemu::vcpu_topology_of(running_);
+  if (!topo) co_return topo.error();
   for (const auto& v : *wanted) {
-    const qmp::hotpluggable_cpu* slot = nullptr;
-    for (const auto& s : *slots)
-      if (!s.plugged() && s.props.socket_id.value_or(0) == v.socket_id && s.props.core_id.value_or(0) == v.core_id &&
-          s.props.thread_id.value_or(0) == v.thread_id && s.props.die_id.value_or(0) == v.die_id)
-        slot = &s;
+    const qmp::hotpluggable_cpu* slot = qemu::free_slot_for(*slots, *topo, v.id);
     if (!slot)
       co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
                                                 std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +

@@ -3,6 +3,7 @@
 // dedicated. The start pipeline and re-attachment use it (guest.cpp).
 #include "reactor/guest.hpp"
 
+#include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/clear_of_dedicated.hpp"
@@ -19,15 +20,16 @@ awaitable<result<void>> guest::refresh_vcpu_threads() {
   auto cpus = qmp::decode_cpus_fast(*reply);
   if (!cpus) co_return cpus.error();
   // libvirt numbers vCPUs in topology order; map each QEMU CPU back by its props.
-  const auto topo = running_.cpu.topology.value_or(config::cpu_topology{1, 1, 1, running_.vcpu.max, 1});
+  auto topo = qemu::vcpu_topology_of(running_);
+  if (!topo) co_return topo.error();
   vcpu_threads_.clear();
   for (const auto& c : *cpus) {
-    auto socket = static_cast<unsigned>(c.props.socket_id.value_or(0));
-    auto die = static_cast<unsigned>(c.props.die_id.value_or(0));
-    auto core = static_cast<unsigned>(c.props.core_id.value_or(0));
-    auto thread = static_cast<unsigned>(c.props.thread_id.value_or(0));
-    unsigned id = ((socket * topo.dies + die) * topo.cores + core) * topo.threads + thread;
-    vcpu_threads_[id] = static_cast<pid_t>(c.thread_id);
+    auto id = qemu::vcpu_of(*topo, c.props);
+    if (!id) {
+      log_guest(log_level::warning, name(), "QEMU reports a vCPU outside the guest's topology (thread " + std::to_string(c.thread_id) + "): not pinned");
+      continue;
+    }
+    vcpu_threads_[*id] = static_cast<pid_t>(c.thread_id);
   }
   co_return result<void>{};
 }

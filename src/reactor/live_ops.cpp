@@ -3,6 +3,7 @@
 #include "cgroup/affinity.hpp"
 #include "cgroup/proc.hpp"
 #include "config/units.hpp"
+#include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/hotplug_order.hpp"
@@ -35,16 +36,6 @@ struct same_run {
 error not_running(const guest& g) {
   return make_error(errc::not_found, "guest '" + g.name() + "' is not running (state: " +
                                          std::string(to_string(g.state())) + ")");
-}
-
-struct slot_ids {
-  unsigned socket, die, core, thread;
-};
-
-slot_ids slot_of(const config::domain& d, unsigned vcpu) {
-  auto t = d.cpu.topology.value_or(config::cpu_topology{1, 1, 1, d.vcpu.max, 1});
-  return {vcpu / (t.threads * t.cores * t.dies), (vcpu / (t.threads * t.cores)) % t.dies, (vcpu / t.threads) % t.cores,
-          vcpu % t.threads};
 }
 
 std::vector<config::id_set> cell_vcpus(const guest& g) {
@@ -162,13 +153,10 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     if (was_running)
       if (auto stopped = co_await g.qmp()->execute(qmp::stop(), 10s); !stopped) co_return stopped.error();
     error failure{errc::qmp_error, ""};
+    auto topo = qemu::vcpu_topology_of(d);
+    if (!topo) co_return topo.error();
     for (unsigned v : plan.add) {
-      auto ids = slot_of(d, v);
-      const qmp::hotpluggable_cpu* slot = nullptr;
-      for (const auto& s : *slots)
-        if (!s.plugged() && s.props.socket_id.value_or(0) == ids.socket && s.props.die_id.value_or(0) == ids.die &&
-            s.props.core_id.value_or(0) == ids.core && s.props.thread_id.value_or(0) == ids.thread)
-          slot = &s;
+      const qmp::hotpluggable_cpu* slot = qemu::free_slot_for(*slots, *topo, v);
       if (!slot) {
         failure = make_error(errc::qmp_error, "QEMU has no free slot for vCPU " + std::to_string(v));
         break;

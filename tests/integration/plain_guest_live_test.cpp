@@ -1,0 +1,72 @@
+// A hand-written libvirt guest, the most common domain of all: no <vnuma>, no
+// <cpu><topology>, one <vcpupin> per vCPU. Issue 13 found vCPU 1 of such a
+// guest unpinned: argv gave QEMU one socket per vCPU while the pinning read
+// QEMU's slots back as cores of one socket, so vCPU 1 had no thread. The
+// threads are found here from /proc (QEMU names them "CPU N/TCG"), not from
+// vnumad's reports.
+#define BOOST_TEST_MODULE plain_guest_live
+#include "daemon_support.hpp"
+
+using namespace vnumad;
+using namespace vnumad::testing;
+
+namespace {
+
+// vCPU id -> Cpus_allowed_list of QEMU's "CPU N/TCG" thread.
+std::map<unsigned, std::string> vcpu_thread_affinity_from_proc(pid_t qemu) {
+  std::map<unsigned, std::string> out;
+  const fs::path tasks = "/proc/" + std::to_string(qemu) + "/task";
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator(tasks, ec)) {
+    std::string comm = read_text(task.path() / "comm");
+    unsigned vcpu = 0;
+    if (std::sscanf(comm.c_str(), "CPU %u/TCG", &vcpu) != 1) continue;
+    std::string status = read_text(task.path() / "status");
+    auto pos = status.find("Cpus_allowed_list:");
+    if (pos == std::string::npos) continue;
+    std::string list = status.substr(pos + 18, status.find('\n', pos) - pos - 18);
+    list.erase(0, list.find_first_not_of(" \t"));
+    out[vcpu] = list;
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_vcpu_of_a_plain_guest_gets_its_vcpupin) {
+  daemon_fixture d;
+  const std::string xml =
+      "<domain type='qemu'>\n  <name>plain</name>\n  <memory unit='MiB'>128</memory>\n"
+      "  <vcpu placement='static'>2</vcpu>\n"
+      "  <cputune>\n    <vcpupin vcpu='0' cpuset='0'/>\n    <vcpupin vcpu='1' cpuset='1'/>\n  </cputune>\n"
+      "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
+      "  <devices>\n    <serial type='file'><source path='" + d.serial("plain").string() +
+      "'/><target port='0'/></serial>\n  </devices>\n</domain>\n";
+  write_text(d.dir / "plain.xml.new", xml);
+  fs::rename(d.dir / "plain.xml.new", d.domain_file("plain"));
+  BOOST_TEST_REQUIRE(d.wait_state("plain", "running"), d.daemon_log());
+  const pid_t qemu = d.guest_pid("plain").value_or(0);
+  BOOST_TEST_REQUIRE(qemu > 0);
+
+  // QEMU runs the topology vnumad gave it: one socket per vCPU, as libvirt
+  // passes for a domain without <topology>.
+  std::string cmdline = read_text("/proc/" + std::to_string(qemu) + "/cmdline");
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  BOOST_TEST(cmdline.find(" 2,sockets=2,cores=1,threads=1 ") != std::string::npos, cmdline);
+
+  auto affinity = vcpu_thread_affinity_from_proc(qemu);
+  BOOST_TEST_REQUIRE(affinity.size() == 2u, "QEMU's vCPU threads: " << affinity.size());
+  BOOST_TEST(affinity[0] == "0");
+  BOOST_TEST(affinity[1] == "1");
+
+  // vcpuinfo knows both threads (vCPU 1 had no host CPU before).
+  auto info = d.call("vcpuinfo", {{"name", "plain"}});
+  BOOST_TEST_REQUIRE(info.has_value());
+  for (const auto& v : info->at("vcpus").as_array()) {
+    const auto& o = v.as_object();
+    BOOST_TEST(o.contains("thread_id"), json::serialize(o));
+    BOOST_TEST(o.contains("host_cpu"), json::serialize(o));
+    if (o.contains("affinity"))
+      BOOST_TEST(std::string(o.at("affinity").as_string()) == std::to_string(o.at("vcpu").to_number<int>()));
+  }
+}
