@@ -183,6 +183,20 @@ class memory_builder {
   std::vector<config::numa_cell> cells_;
 };
 
+// One pc-dimm or nvdimm with its backend, for -object/-device at boot and for
+// object-add/device_add when hot-added (qemu/memory_hotplug.hpp): one builder,
+// so that a hot-added dimm gets what a boot-time one would (huge pages,
+// memfd, share, prealloc, host-nodes) and the same alignment.
+struct dimm_objects {
+  boost::json::object backend;        // -object / object-add
+  boost::json::object device;         // -device / device_add
+  std::uint64_t size_bytes = 0;       // the backend's size, aligned
+  std::uint64_t align_bytes = 0;      // 2 MiB, or the huge page size
+  std::uint64_t hugepage_bytes = 0;   // 0: normal pages
+};
+result<dimm_objects> build_dimm(const config::domain& d, const memory_builder& b, const config::memory_device_def& m,
+                                unsigned slot, const std::string& what);
+
 // The memory devices (pc-dimm, nvdimm, virtio-mem-pci) with their backends.
 result<void> plan_memory_devices(const config::domain& d, const memory_builder& b, pci_allocator& pci,
                                  memory_plan& plan);

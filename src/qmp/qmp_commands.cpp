@@ -171,6 +171,9 @@ qmp_command object_add_memory_backend_ram(const std::string& id, std::uint64_t s
   return qmp_command{"object-add", std::move(args)};
 }
 
+qmp_command object_add(json::object arguments) { return qmp_command{"object-add", std::move(arguments)}; }
+qmp_command device_add(json::object arguments) { return qmp_command{"device_add", std::move(arguments)}; }
+
 qmp_command object_del(const std::string& id) { return qmp_command{"object-del", json::object{{"id", id}}}; }
 
 qmp_command device_add_pc_dimm(const std::string& id, const std::string& memdev, unsigned node) {

@@ -94,6 +94,10 @@ qmp_command device_del(const std::string& id);
 // "interleave".
 qmp_command object_add_memory_backend_ram(const std::string& id, std::uint64_t size_bytes,
                                           const std::set<unsigned>& host_nodes, const std::string& policy = "bind");
+// object-add / device_add with arguments built elsewhere (qemu/memory_hotplug
+// builds a dimm's backend and device as boot-time -object/-device JSON).
+qmp_command object_add(boost::json::object arguments);
+qmp_command device_add(boost::json::object arguments);
 qmp_command object_del(const std::string& id);
 
 // device_add pc-dimm backed by `memdev` (the object id) on guest node `node`.

@@ -3,6 +3,8 @@
 #include "cgroup/affinity.hpp"
 #include "cgroup/proc.hpp"
 #include "config/units.hpp"
+#include "qemu/host_facts.hpp"
+#include "qemu/memory_hotplug.hpp"
 #include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
@@ -20,7 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string bind_policy = "bind";
 
 // QEMU can die while a live operation waits on it; its resources are then
 // released (the generation moves on) and the operation must stop touching it.
@@ -240,9 +241,6 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
   if (!d.max_memory_slots || !d.max_memory_bytes)
     co_return make_error(errc::unsupported, "guest '" + g.name() +
                                                 "' has no <maxMemory slots='N'>: memory hotplug needs it in the XML");
-  if (bytes == 0 || bytes % (2 * config::MiB) != 0)
-    co_return make_error(errc::invalid_value, "attach-memory --size " + config::format_size(bytes) +
-                                                  ": must be a non-zero multiple of 2 MiB");
   const vnuma::placement* p = g.placement();
   const vnuma::cell_placement* target = nullptr;
   if (p)
@@ -259,9 +257,7 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
   if (d.devices.memory_devices.size() >= *d.max_memory_slots)
     co_return make_error(errc::insufficient_memory, "attach-memory: all " + std::to_string(*d.max_memory_slots) +
                                                         " <maxMemory> slots are in use");
-  unsigned node = target->host_node;
-  auto& ledger = g.context().ledger;
-  if (auto held = ledger.add_memory(g.name(), node, bytes, 0, g.context().cfg.overcommit); !held) co_return held.error();
+  const unsigned node = target->host_node;
 
   // A free dimm id.
   std::set<std::string> ids;
@@ -269,33 +265,46 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
     if (m.alias) ids.insert(*m.alias);
   unsigned n = 0;
   while (ids.contains("dimm" + std::to_string(n))) ++n;
-  std::string dimm = "dimm" + std::to_string(n);
-  std::string backend = "memdimm" + std::to_string(n);
-
-  // Commands built before co_await: GCC 12 mishandles string-literal
-  // temporaries inside a co_await expression.
-  qmp::qmp_command add_backend = qmp::object_add_memory_backend_ram(backend, bytes, std::set<unsigned>{node}, bind_policy);
-  const same_run run{g};
-  auto object = co_await g.qmp()->execute(std::move(add_backend), 30s);
-  if (run.lost()) co_return run.died("attach-memory");  // the ledger entry went with it
-  if (!object) {
-    (void)ledger.remove_memory(g.name(), node, bytes);
-    co_return object.error();
-  }
-  auto device = co_await g.qmp()->execute(qmp::device_add_pc_dimm(dimm, backend, cell), 30s);
-  if (run.lost()) co_return run.died("attach-memory");
-  if (!device) {
-    (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
-    if (run.lost()) co_return run.died("attach-memory");
-    (void)ledger.remove_memory(g.name(), node, bytes);
-    co_return device.error();
-  }
   config::memory_device_def m;
   m.model = "dimm";
   m.target_size_bytes = bytes;
   m.target_node = cell;
   m.source_nodemask = config::id_set{node};
-  m.alias = dimm;
+  m.alias = "dimm" + std::to_string(n);
+  const std::string dimm = *m.alias;
+  const std::string backend = "mem" + dimm;
+
+  // The same backend a boot-time dimm of this guest gets (huge pages, memfd,
+  // share, prealloc, binding to the cell's node): qemu/memory_hotplug.
+  qemu::host_facts facts = qemu::host_facts_for(g.context().host);
+  facts.state_dir = g.context().store.guest_dir(g.name()).string();
+  auto built = qemu::build_dimm_hotplug(d, facts, m);
+  if (!built) co_return built.error();
+  if (built->hugepage_bytes) m.source_pagesize_bytes = built->hugepage_bytes;
+  auto& ledger = g.context().ledger;
+  if (auto held = ledger.add_memory(g.name(), node, bytes, built->hugepage_bytes, g.context().cfg.overcommit); !held)
+    co_return held.error();
+  const std::uint64_t page = built->hugepage_bytes;
+
+  // Commands built before co_await: GCC 12 mishandles string-literal
+  // temporaries inside a co_await expression.
+  qmp::qmp_command add_backend = qmp::object_add(std::move(built->object_add));
+  qmp::qmp_command add_device = qmp::device_add(std::move(built->device_add));
+  const same_run run{g};
+  auto object = co_await g.qmp()->execute(std::move(add_backend), 30s);
+  if (run.lost()) co_return run.died("attach-memory");  // the ledger entry went with it
+  if (!object) {
+    (void)ledger.remove_memory(g.name(), node, bytes, page);
+    co_return object.error();
+  }
+  auto device = co_await g.qmp()->execute(std::move(add_device), 30s);
+  if (run.lost()) co_return run.died("attach-memory");
+  if (!device) {
+    (void)co_await g.qmp()->execute(qmp::object_del(backend), 10s);
+    if (run.lost()) co_return run.died("attach-memory");
+    (void)ledger.remove_memory(g.name(), node, bytes, page);
+    co_return device.error();
+  }
   d.devices.memory_devices.push_back(m);
   (void)g.save_record();
   log_guest(log_level::info, g.name(),
@@ -328,7 +337,8 @@ awaitable<result<json::value>> detach_memory(guest& g, const std::string& dimm_i
                     [&](const config::memory_device_def& m) { return m.alias && *m.alias == dimm_id; });
   if (it != d.devices.memory_devices.end()) {
     unsigned node = it->source_nodemask && !it->source_nodemask->empty() ? *it->source_nodemask->begin() : 0;
-    (void)g.context().ledger.remove_memory(g.name(), node, it->target_size_bytes);
+    const std::uint64_t page = it->source_pagesize_bytes.value_or(0) > 4096 ? *it->source_pagesize_bytes : 0;
+    (void)g.context().ledger.remove_memory(g.name(), node, it->target_size_bytes, page);
     d.devices.memory_devices.erase(it);
   }
   (void)g.save_record();
