@@ -388,7 +388,7 @@ BOOST_AUTO_TEST_CASE(the_child_waits_for_before_exec) {
   BOOST_TEST(seen == proc->pid());
   BOOST_TEST(cmdline_then.find("sleep") == std::string::npos, "the child had exec'd before the hook returned");
   BOOST_TEST(sid_then == std::to_string(proc->pid()), "the child had not called setsid yet");
-  BOOST_TEST(testing::read_text("/proc/" + std::to_string(proc->pid()) + "/cmdline").find("sleep") == 0);
+  BOOST_TEST(testing::read_text("/proc/" + std::to_string(proc->pid()) + "/cmdline").rfind("/bin/sleep", 0) == 0);
   (void)proc->send_signal(SIGKILL);
   ::waitpid(proc->pid(), nullptr, 0);
 
