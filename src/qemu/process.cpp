@@ -122,10 +122,9 @@ std::string resolve_binary(const std::string& name) {
     // One byte: go on. EOF (the parent gave up or died): stop here.
     ::close(hold_write);
     char go = 0;
-    ssize_t got;
-    do {
-      got = ::read(hold_read, &go, 1);
-    } while (got < 0 && errno == EINTR);
+    ssize_t got = -1;
+    while (got < 0 && (got = ::read(hold_read, &go, 1)) < 0 && errno == EINTR) {
+    }
     if (got != 1) fail(step_hold);
   }
   // "0" is the writer itself; as the child is still single-threaded, that is
@@ -220,20 +219,14 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
   report_write.reset();
   if (options.before_exec) {
     hold_read.reset();
+    const char go = 1;
     auto ready = options.before_exec(pid);
+    if (ready && ::write(hold_write.get(), &go, 1) != 1)
+      ready = make_error(errc::process_failed, "releasing the child of " + binary + ": " + errno_text(errno));
     if (!ready) {
       ::kill(pid, SIGKILL);
-      int ignored;
-      ::waitpid(pid, &ignored, 0);
+      ::waitpid(pid, nullptr, 0);
       return ready.error();
-    }
-    const char go = 1;
-    if (::write(hold_write.get(), &go, 1) != 1) {
-      const int err = errno;
-      ::kill(pid, SIGKILL);
-      int ignored;
-      ::waitpid(pid, &ignored, 0);
-      return make_error(errc::process_failed, "releasing the child of " + binary + ": " + errno_text(err));
     }
     hold_write.reset();
   }
