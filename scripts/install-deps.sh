@@ -16,6 +16,7 @@ packages=(
   python3 jq procps          # the NUMA test host's checks (tests/numahost)
   hwloc                      # lstopo, to export host topologies
   systemd man-db bash-completion
+  systemd-container          # systemd-machined: guests in machine scopes (tests/numahost systemd mode)
   groff-base                 # man pages: groff -ww checks in tests/appliance
   dpkg-dev file              # cpack -G DEB: dpkg-shlibdeps computes Depends
 )

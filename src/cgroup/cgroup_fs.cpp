@@ -184,6 +184,22 @@ result<void> cgroup_fs::enable_cpuset_for_children(const fs::path& dir) const {
   return write_file(dir / "cgroup.subtree_control", "+cpuset");
 }
 
+result<void> cgroup_fs::create_bare(const fs::path& group) const {
+  auto dir = checked(group);
+  if (!dir) return dir.error();
+  if (::mkdir(dir->c_str(), 0755) != 0 && errno != EEXIST) return errno_error("cannot create cgroup " + dir->string(), errno);
+  return {};
+}
+
+result<void> cgroup_fs::enable_cpuset_in(const fs::path& group) const {
+  auto dir = checked(group);
+  if (!dir) return dir.error();
+  if (!lists_cpuset(*dir / "cgroup.controllers"))
+    return make_error(errc::unsupported, "cpuset is not in " + (*dir / "cgroup.controllers").string() +
+                                             ": the parent group does not pass the controller down");
+  return enable_cpuset_for_children(*dir);
+}
+
 result<void> cgroup_fs::create(const fs::path& group, group_kind kind) const {
   auto target = checked(group);
   if (!target) return target.error();

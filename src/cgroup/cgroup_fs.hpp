@@ -60,6 +60,13 @@ class cgroup_fs {
   // the parent offers it, and a threaded group gets "threaded" in cgroup.type.
   result<void> create(const std::filesystem::path& group, group_kind kind = group_kind::domain) const;
   bool exists(const std::filesystem::path& group) const;
+  // One mkdir and nothing else: the parent's cgroup.subtree_control is left as
+  // it is. For a systemd scope, whose leader must leave the scope for a child
+  // group before the scope may enable controllers for its children.
+  result<void> create_bare(const std::filesystem::path& group) const;
+  // v2: "+cpuset" in the group's cgroup.subtree_control, unless it is there
+  // already; an error when the group itself is not offered cpuset.
+  result<void> enable_cpuset_in(const std::filesystem::path& group) const;
 
   result<void> write_cpus(const std::filesystem::path& group, const config::id_set& cpus) const;
   result<void> write_mems(const std::filesystem::path& group, const config::id_set& mems) const;

@@ -17,14 +17,35 @@ bool gone(const error& e) { return e.code == errc::not_found; }
 
 }  // namespace
 
-guest_cgroup::guest_cgroup(cgroup_fs fs, std::string guest, warning_sink warn)
-    : fs_(std::move(fs)), guest_(std::move(guest)), warn_(std::move(warn)) {}
+guest_cgroup::guest_cgroup(cgroup_fs fs, std::string guest, warning_sink warn, fs::path base, bool in_scope)
+    : fs_(std::move(fs)), guest_(std::move(guest)), warn_(std::move(warn)), base_(std::move(base)), in_scope_(in_scope) {}
 
-result<guest_cgroup> guest_cgroup::open(cgroup_fs fs, std::string guest, warning_sink warn) {
+namespace {
+result<void> check_guest_name(const std::string& guest) {
   if (guest.empty() || guest == "." || guest == ".." || guest.find('/') != std::string::npos ||
       guest.find('\0') != std::string::npos)
     return make_error(errc::invalid_name, "guest name '" + guest + "' cannot name a cgroup directory");
-  return guest_cgroup(std::move(fs), std::move(guest), std::move(warn));
+  return {};
+}
+}  // namespace
+
+result<guest_cgroup> guest_cgroup::open(cgroup_fs fs, std::string guest, warning_sink warn) {
+  if (auto ok = check_guest_name(guest); !ok) return ok.error();
+  fs::path base = fs::path("vnumad") / guest;
+  return guest_cgroup(std::move(fs), std::move(guest), std::move(warn), std::move(base), false);
+}
+
+result<guest_cgroup> guest_cgroup::open_in_scope(fs::path scope_dir, std::string guest, warning_sink warn) {
+  if (auto ok = check_guest_name(guest); !ok) return ok.error();
+  return guest_cgroup(cgroup_fs(backend::v2, std::move(scope_dir)), std::move(guest), std::move(warn), "vnumad", true);
+}
+
+result<void> guest_cgroup::prepare_scope_spawn(pid_t leader, const config::id_set& mems) {
+  if (mems.empty()) return make_error(errc::invalid_value, "guest '" + guest_ + "': no memory nodes to bind its cgroup to");
+  if (auto made = fs_.create_bare(guest_group()); !made) return made.error();
+  if (auto moved = fs_.move_process(guest_group(), leader); !moved) return moved.error();
+  if (auto enabled = fs_.enable_cpuset_in(""); !enabled) return enabled.error();
+  return fs_.write_mems(guest_group(), mems);
 }
 
 bool guest_cgroup::cgroups_usable() {

@@ -1,6 +1,10 @@
 // Per-guest cgroup policy (libvirt's qemu_cgroup.c): the layout
-//   <root>/vnumad/<guest>/emulator
+//   <root>/vnumad/<guest>/emulator          vnumad's own tree (no systemd)
 //   <root>/vnumad/<guest>/vcpu<N>
+// or, under systemd, inside the guest's delegated machine scope
+// (machine_scope.hpp, as libvirt's machine-qemu...scope/libvirt/):
+//   /sys/fs/cgroup/machine.slice/machine-<guest>.scope/vnumad/emulator
+//   /sys/fs/cgroup/machine.slice/machine-<guest>.scope/vnumad/vcpu<N>
 // (v2: the guest group is a threaded domain with threaded children; v1: plain
 // children), plus sched_setaffinity on every thread, so pinning holds even
 // where no cgroup is writable.
@@ -29,6 +33,10 @@ class guest_cgroup {
   // Refuses names that could escape the layout ("", ".", "..", '/'); config
   // validation restricts names further. Creates nothing yet.
   static result<guest_cgroup> open(cgroup_fs fs, std::string guest, warning_sink warn = {});
+  // The guest's groups inside its machine scope (a cgroup v2 directory that
+  // systemd delegated): the guest group is <scope>/vnumad. Nothing is written
+  // outside the scope, and the scope itself is systemd's to remove.
+  static result<guest_cgroup> open_in_scope(std::filesystem::path scope_dir, std::string guest, warning_sink warn = {});
 
   // Before QEMU exists: creates the guest group with its final cpuset.mems
   // (the guest's whole nodeset; every group of the guest gets the same) and
@@ -39,6 +47,15 @@ class guest_cgroup {
   // ignoring each backend's own binding, which shuffled cells between nodes.
   // std::nullopt without a writable cpuset hierarchy.
   result<std::optional<std::filesystem::path>> prepare_spawn(const config::id_set& mems);
+
+  // The same for a guest in its scope, once systemd has put `leader` (QEMU's
+  // child, held before set_mempolicy and exec) into the scope: the leader
+  // moves to <scope>/vnumad first (cgroup v2's no-internal-process rule: the
+  // scope may enable cpuset for its children only when it holds no process
+  // itself), then the scope enables cpuset and the guest group gets its final
+  // cpuset.mems. Only then may the leader go on.
+  result<void> prepare_scope_spawn(pid_t leader, const config::id_set& mems);
+  bool in_scope() const { return in_scope_; }
 
   // Moves every thread of `pid` that is not a vCPU thread (known from pin_vcpu
   // or found in a vcpu<N> group, so a re-attached daemon does not sweep vCPUs
@@ -60,7 +77,7 @@ class guest_cgroup {
 
   const std::string& guest() const { return guest_; }
   const cgroup_fs& fs() const { return fs_; }
-  std::filesystem::path guest_group() const { return std::filesystem::path("vnumad") / guest_; }
+  std::filesystem::path guest_group() const { return base_; }
   std::filesystem::path emulator_group() const { return guest_group() / "emulator"; }
   std::filesystem::path vcpu_group(unsigned vcpu) const { return guest_group() / ("vcpu" + std::to_string(vcpu)); }
 
@@ -71,7 +88,7 @@ class guest_cgroup {
     config::id_set mems;
   };
 
-  guest_cgroup(cgroup_fs fs, std::string guest, warning_sink warn);
+  guest_cgroup(cgroup_fs fs, std::string guest, warning_sink warn, std::filesystem::path base, bool in_scope);
   bool cgroups_usable();
   result<void> prepare_group(const std::filesystem::path& group, pid_t any_tid, const config::id_set& cpus,
                              const config::id_set& mems);
@@ -80,6 +97,8 @@ class guest_cgroup {
   cgroup_fs fs_;
   std::string guest_;
   warning_sink warn_;
+  std::filesystem::path base_;  // the guest group, relative to fs_.root()
+  bool in_scope_ = false;
   bool warned_ = false;
   std::map<unsigned, pin> vcpus_;
   std::optional<pin> emulator_;  // tid = the process id

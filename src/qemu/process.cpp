@@ -75,7 +75,7 @@ struct child_failure {
   int step;
   int err;
 };
-enum child_step { step_setsid, step_stdio, step_cgroup, step_mempolicy, step_exec };
+enum child_step { step_setsid, step_stdio, step_cgroup, step_mempolicy, step_exec, step_hold };
 
 const char* step_text(int step) {
   switch (step) {
@@ -83,6 +83,7 @@ const char* step_text(int step) {
     case step_stdio: return "redirecting stdin/stdout/stderr";
     case step_cgroup: return "joining the guest's cgroup";
     case step_mempolicy: return "set_mempolicy(MPOL_BIND)";
+    case step_hold: return "waiting for the parent's go-ahead";
     default: return "exec";
   }
 }
@@ -101,7 +102,7 @@ std::string resolve_binary(const std::string& name) {
 // Only async-signal-safe calls from here to exec: the parent may be
 // multi-threaded (libraries), and the child has a copy of its locks.
 [[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report, int cgroup_procs,
-                            const unsigned long* nodemask, unsigned long maxnode) {
+                            const unsigned long* nodemask, unsigned long maxnode, int hold_read, int hold_write) {
   auto fail = [report](int step) {
     child_failure f{step, errno};
     (void)!::write(report, &f, sizeof f);
@@ -117,6 +118,15 @@ std::string resolve_binary(const std::string& name) {
 
   if (::setsid() < 0) fail(step_setsid);
   if (::dup2(devnull, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) fail(step_stdio);
+  if (hold_read >= 0) {
+    // One byte: go on. EOF (the parent gave up or died): stop here.
+    ::close(hold_write);
+    char go = 0;
+    ssize_t got = -1;
+    while (got < 0 && (got = ::read(hold_read, &go, 1)) < 0 && errno == EINTR) {
+    }
+    if (got != 1) fail(step_hold);
+  }
   // "0" is the writer itself; as the child is still single-threaded, that is
   // the whole future QEMU. Before the policy: its nodes must be allowed here.
   if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1) fail(step_cgroup);
@@ -192,13 +202,34 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
+  unique_fd hold_read, hold_write;
+  if (options.before_exec) {
+    int hold_fds[2];
+    if (::pipe2(hold_fds, O_CLOEXEC) != 0) return make_error(errc::io_error, "pipe2: " + errno_text(errno));
+    hold_read.reset(above_stdio(hold_fds[0]));
+    hold_write.reset(above_stdio(hold_fds[1]));
+  }
+
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(errc::process_failed, "fork for " + binary + ": " + errno_text(errno));
   if (pid == 0)
     run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(), cgroup_procs.get(),
-              mask.empty() ? nullptr : mask.data(), maxnode);
+              mask.empty() ? nullptr : mask.data(), maxnode, hold_read.get(), hold_write.get());
 
   report_write.reset();
+  if (options.before_exec) {
+    hold_read.reset();
+    const char go = 1;
+    auto ready = options.before_exec(pid);
+    if (ready && ::write(hold_write.get(), &go, 1) != 1)
+      ready = make_error(errc::process_failed, "releasing the child of " + binary + ": " + errno_text(errno));
+    if (!ready) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return ready.error();
+    }
+    hold_write.reset();
+  }
   child_failure failure{};
   ssize_t n;
   do {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,12 @@ struct spawn_options {
   // memory policy and execs, so QEMU never runs, or allocates, outside its
   // guest's cgroup. Empty: the child stays in the daemon's cgroup.
   std::filesystem::path join_cgroup_procs;
+  // Called in the parent with the child's pid while the child waits (after
+  // setsid and its stdio, before it joins join_cgroup_procs, sets the memory
+  // policy and execs): systemd puts the child in its machine scope and vnumad
+  // moves it to the group with the guest's mems. An error kills the child and
+  // fails the spawn with that error. Empty: the child does not wait.
+  std::function<result<void>(pid_t)> before_exec;
 };
 
 class process {

@@ -1,5 +1,7 @@
 #include "reactor/daemon.hpp"
 
+#include "cgroup/machine_scope.hpp"
+
 #include "config/domain_validate.hpp"
 #include "config/domain_xml.hpp"
 #include "qemu/process.hpp"
@@ -66,10 +68,14 @@ awaitable<result<void>> daemon::start() {
 
   auto cgroups = cgroup::cgroup_fs::open(cfg.cgroup_root);
   if (!cgroups) co_return cgroups.error();
+  // Under systemd the guests live in machine scopes (cgroup/machine_scope.hpp);
+  // a configured cgroup_root keeps vnumad's own tree there.
+  const bool machine_scopes = cfg.cgroup_root.empty() && cgroup::systemd_manages_cgroups();
   log(log_level::info, "host: " + std::to_string(host_.nodes.size()) + " NUMA node(s), " +
                            std::to_string(host_.all_cpus().size()) + " CPUs; cgroups: " +
-                           std::string(cgroup::to_string(cgroups->kind())) +
-                           (cgroups->root().empty() ? "" : " at " + cgroups->root().string()) +
+                           (machine_scopes ? std::string("systemd machine scopes (machine.slice/machine-<guest>.scope)")
+                                           : std::string(cgroup::to_string(cgroups->kind())) +
+                                                 (cgroups->root().empty() ? "" : " at " + cgroups->root().string())) +
                            "; reserved memory per node: " + config::format_reserved_memory(cfg.reserved_memory));
   context_ = std::make_unique<guest_context>(guest_context{.io = io_,
                                                            .cfg = options_.cfg,
@@ -78,6 +84,7 @@ awaitable<result<void>> daemon::start() {
                                                            .ledger = *ledger_,
                                                            .store = store_,
                                                            .cgroups = *cgroups,
+                                                           .machine_scopes = machine_scopes,
                                                            .log_dir = options_.log_dir,
                                                            .publish = [this](json::object e) { publish(std::move(e)); },
                                                            .dedicated_changed = [this](const std::string& changed) {

@@ -140,19 +140,25 @@ awaitable<result<void>> guest::run_start_pipeline() {
 
   // 3. the guest's cgroup with its final cpuset.mems, before QEMU exists:
   // QEMU joins it before exec and is never moved to other mems afterwards
-  // (guest_cgroup::prepare_spawn says why)
+  // (guest_cgroup::prepare_spawn says why). Under systemd the group is made
+  // in the guest's machine scope while the child waits (step 4).
   const config::id_set guest_nodes = vnuma::guest_memory_nodes(placed->place);
-  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, guest_name,
-                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
-  if (!cg) co_return cg.error();
-  cgroup_ = std::move(*cg);
   undo.steps.push_back([this] {
     if (cgroup_)
       if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
     cgroup_.reset();
   });
-  auto join = cgroup_->prepare_spawn(guest_nodes);
-  if (!join) co_return join.error();
+  result<std::optional<std::filesystem::path>> join = std::optional<std::filesystem::path>{};
+  if (ctx_.machine_scopes) {
+    if (auto cleared = co_await clear_stale_machine(); !cleared) co_return cleared.error();
+  } else {
+    auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, guest_name,
+                                         [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+    if (!cg) co_return cg.error();
+    cgroup_ = std::move(*cg);
+    join = cgroup_->prepare_spawn(guest_nodes);
+    if (!join) co_return join.error();
+  }
 
   // 4. spawn QEMU paused (-S), in its own session and its cgroup, memory bound to the guest's nodes
   qemu::spawn_options spawn;
@@ -161,6 +167,8 @@ awaitable<result<void>> guest::run_start_pipeline() {
   spawn.log_file = ctx_.log_dir / (guest_name + ".log");
   spawn.membind_nodes = guest_nodes;
   spawn.join_cgroup_procs = join->value_or(std::filesystem::path{});
+  if (ctx_.machine_scopes)
+    spawn.before_exec = [this, &guest_nodes](pid_t leader) { return enter_machine_scope(leader, guest_nodes); };
   auto proc = qemu::process::spawn(ctx_.io.get_executor(), spawn);
   if (!proc) co_return proc.error();
   process_ = std::move(*proc);
@@ -317,8 +325,7 @@ awaitable<result<void>> guest::attach(guest_record record) {
   qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
   });
-  auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name(),
-                                       [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+  auto cg = cgroup_of_running(process_->pid());
   if (!cg) co_return fail(cg.error());
   cgroup_ = std::move(*cg);
   if (auto pinned = co_await pin_all(); !pinned) co_return fail(pinned.error());

@@ -41,6 +41,9 @@ struct guest_context {
   vnuma::ledger& ledger;
   state_store& store;
   cgroup::cgroup_fs cgroups;
+  // Under systemd (cgroup/machine_scope.hpp): each QEMU in its own machine
+  // scope, registered with systemd-machined; `cgroups` is then not written.
+  bool machine_scopes = false;
   std::filesystem::path log_dir;
   // Sends an event to control-socket subscribers ({"event": ..., "guest": ...}).
   std::function<void(boost::json::object)> publish;
@@ -134,6 +137,10 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<bool> wait_for_exit(std::chrono::milliseconds timeout);
   void release_resources();
   void remove_cgroup_later(cgroup::guest_cgroup groups, error first_failure);
+  // guest_scope.cpp: the machine scope of a run under systemd.
+  boost::asio::awaitable<result<void>> clear_stale_machine();
+  result<void> enter_machine_scope(pid_t leader, const config::id_set& mems);
+  result<cgroup::guest_cgroup> cgroup_of_running(pid_t pid);
   void set_state(guest_state s, std::string_view reason = {});
   void schedule_restart();
   bool restarts_on_crash() const;

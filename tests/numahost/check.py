@@ -18,7 +18,7 @@ rules (docs/numa-test-host.md) and the host's own topology in sysfs:
   emulator   the reserved CPUs of the guest's nodes, in vnumad/NAME/emulator
   dedicated  no other guest's thread may run on a siblings guest's threads
 
-Usage: check.py --vnumactl PATH --socket PATH --cgroup v2|v1|none
+Usage: check.py --vnumactl PATH --socket PATH --cgroup v2|v1|none|scope
                 --reserved CPUSET [--dedicated G,G] GUEST=SPEC...
   SPEC: the cells' host nodes in cell order ("1,2"), or "any"; then
   optional ":extra=NODE/KIB" (hot-added memory on NODE) and ":huge".
@@ -142,11 +142,20 @@ def bound_pages_kib(pid):
 def cgroup_of(task, mode):
     for line in read(f"{task}/cgroup").splitlines():
         hid, controllers, path = line.split(":", 2)
-        if mode == "v2" and hid == "0":
+        if mode in ("v2", "scope") and hid == "0":
             return path, "/sys/fs/cgroup"
         if mode == "v1" and "cpuset" in controllers.split(","):
             return path, "/sys/fs/cgroup/cpuset"
     return None, None
+
+
+def guest_base(name, mode):
+    """The guest group: vnumad's own tree, or (mode scope, under systemd) the
+    vnumad/ child of its machine scope, whose unit name systemd escapes."""
+    if mode != "scope":
+        return f"vnumad/{name}"
+    escaped = "".join(c if c.isalnum() or c in "_." else "\\x%02x" % ord(c) for c in name)
+    return f"machine.slice/machine-{escaped}.scope/vnumad"
 
 
 def check_cgroup(what, task, group, cpus, mems, mode):
@@ -256,7 +265,7 @@ def check_guest(g, spec, args, dedicated_by_others):
         got_mems = parse_set(status_field(task, "Mems_allowed_list"))
         expect(got_mems == mems, f"{name}: vCPU {vcpu} may allocate on nodes {fmt(mems)}",
                f"Mems_allowed_list {fmt(got_mems)}")
-        check_cgroup(f"{name}: vCPU {vcpu}", task, f"vnumad/{name}/vcpu{vcpu}", pin, mems, args.cgroup)
+        check_cgroup(f"{name}: vCPU {vcpu}", task, f"{guest_base(name, args.cgroup)}/vcpu{vcpu}", pin, mems, args.cgroup)
     if g.siblings:
         for vcpu in sorted(g.vcpus):
             if vcpu % 2 == 0 and vcpu + 1 in g.vcpus:
@@ -277,12 +286,12 @@ def check_guest(g, spec, args, dedicated_by_others):
            f"Cpus_allowed_list {fmt(allowed)}")
     got_mems = parse_set(status_field(task, "Mems_allowed_list"))
     expect(got_mems == mems, f"{name}: emulator may allocate on nodes {fmt(mems)}", f"Mems_allowed_list {fmt(got_mems)}")
-    check_cgroup(f"{name}: emulator", task, f"vnumad/{name}/emulator", emulator, mems, args.cgroup)
+    check_cgroup(f"{name}: emulator", task, f"{guest_base(name, args.cgroup)}/emulator", emulator, mems, args.cgroup)
     if args.cgroup != "none":
         outside = []
         for tid in os.listdir(f"/proc/{g.pid}/task"):
             path, _ = cgroup_of(f"/proc/{g.pid}/task/{tid}", args.cgroup)
-            if not (path or "").startswith(f"/vnumad/{name}/"):
+            if not (path or "").startswith(f"/{guest_base(name, args.cgroup)}/"):
                 outside.append(f"{tid} in {path}")
         expect(not outside, f"{name}: every QEMU thread is in one of the guest's cgroups", "; ".join(outside))
 
@@ -291,7 +300,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vnumactl", required=True)
     ap.add_argument("--socket", required=True)
-    ap.add_argument("--cgroup", required=True, choices=["v2", "v1", "none"])
+    ap.add_argument("--cgroup", required=True, choices=["v2", "v1", "none", "scope"])
     ap.add_argument("--reserved", required=True, type=parse_set)
     ap.add_argument("--dedicated", default="", help="guests holding threads dedicated (siblings)")
     ap.add_argument("--others", default="", help="more running guests, to check the dedicated ones against")

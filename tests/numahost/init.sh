@@ -20,9 +20,12 @@ for m in $(cat /modules/order); do
   insmod "/modules/$m" || die "insmod $m failed"
 done
 
-run=
+run= init=
 for word in $(cat /proc/cmdline); do
-  case $word in vnumad.run=*) run=${word#vnumad.run=} ;; esac
+  case $word in
+    vnumad.run=*) run=${word#vnumad.run=} ;;
+    vnumad.init=*) init=${word#vnumad.init=} ;;
+  esac
 done
 [ -n "$run" ] || die "no vnumad.run= on the kernel command line"
 
@@ -36,4 +39,5 @@ rm -f /newroot/.dockerenv
 mkdir -p /newroot/mnt/out
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 out /newroot/mnt/out || die "cannot mount the out share"
 umount /proc /sys /dev 2>/dev/null
+[ "$init" = systemd ] && exec switch_root /newroot /lib/systemd/systemd
 exec switch_root /newroot /bin/bash "$run"

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 using namespace vnumad;
 using testing::kill_on_exit;
@@ -360,4 +361,46 @@ BOOST_AUTO_TEST_CASE(child_joins_its_cgroup_before_exec) {
   auto refused = qemu::process::spawn(io.get_executor(), options);
   BOOST_TEST_REQUIRE(!refused.has_value());
   BOOST_TEST(refused.error().message.find("no-such-group/cgroup.procs") != std::string::npos, refused.error().message);
+}
+
+// Under systemd the parent gets the child's pid while the child waits: it has
+// its session but has not exec'd (so has allocated nothing of QEMU's) until
+// before_exec returns; systemd-machined then puts it in its scope. A failing
+// hook kills and reaps the child and fails the spawn with the hook's error.
+BOOST_AUTO_TEST_CASE(the_child_waits_for_before_exec) {
+  temp_dir dir;
+  asio::io_context io;
+  qemu::spawn_options options{{"/bin/sleep", "30"}, dir.path / "sleep.log", {}};
+  pid_t seen = 0;
+  std::string cmdline_then, sid_then;
+  options.before_exec = [&](pid_t pid) -> result<void> {
+    seen = pid;
+    // Let the child get as far as it can on its own.
+    std::this_thread::sleep_for(200ms);
+    cmdline_then = testing::read_text("/proc/" + std::to_string(pid) + "/cmdline");
+    std::istringstream status(testing::read_text("/proc/" + std::to_string(pid) + "/stat"));
+    std::string field;
+    for (int i = 0; i < 6 && status >> field; ++i) sid_then = field;  // field 6: session id
+    return {};
+  };
+  auto proc = qemu::process::spawn(io.get_executor(), options);
+  BOOST_TEST_REQUIRE(proc.has_value(), message_of(proc));
+  BOOST_TEST(seen == proc->pid());
+  BOOST_TEST(cmdline_then.find("sleep") == std::string::npos, "the child had exec'd before the hook returned");
+  BOOST_TEST(sid_then == std::to_string(proc->pid()), "the child had not called setsid yet");
+  BOOST_TEST(testing::read_text("/proc/" + std::to_string(proc->pid()) + "/cmdline").rfind("/bin/sleep", 0) == 0);
+  (void)proc->send_signal(SIGKILL);
+  ::waitpid(proc->pid(), nullptr, 0);
+
+  pid_t refused_pid = 0;
+  options.before_exec = [&](pid_t pid) -> result<void> {
+    refused_pid = pid;
+    return make_error(errc::unsupported, "machined said no");
+  };
+  auto refused = qemu::process::spawn(io.get_executor(), options);
+  BOOST_TEST_REQUIRE(!refused.has_value());
+  BOOST_TEST(refused.error().message == "machined said no");
+  BOOST_TEST_REQUIRE(refused_pid > 0);
+  BOOST_TEST(::waitpid(refused_pid, nullptr, WNOHANG) == -1, "the refused child was not reaped");
+  BOOST_TEST(::kill(refused_pid, 0) == -1);
 }
