@@ -103,6 +103,7 @@ control_server::~control_server() {
 }
 
 result<void> control_server::open() {
+  stopped_ = std::make_shared<bool>(false);  // loops of an earlier open() keep the old flag
   auto rw = bind_socket(io_, options_.path, options_.rw_group ? 0660 : 0600, options_.rw_group);
   if (!rw) return rw.error();
   rw_.acceptor = std::move(*rw);
@@ -129,6 +130,7 @@ void control_server::start() {
 }
 
 void control_server::stop() {
+  *stopped_ = true;
   boost::system::error_code ignored;
   for (listener* l : {&rw_, &ro_}) {
     if (l->acceptor) l->acceptor->close(ignored);
@@ -180,6 +182,7 @@ void control_server::shed_one_connection(listener& l) {
 }
 
 awaitable<void> control_server::accept_loop(listener& l) {
+  const std::shared_ptr<bool> stopped = stopped_;
   auto backoff = first_backoff;
   bool failing = false;
   asio::steady_timer pause(io_);
@@ -192,11 +195,12 @@ awaitable<void> control_server::accept_loop(listener& l) {
       l.full_logged = true;
       l.slot_freed.expires_at(std::chrono::steady_clock::time_point::max());
       co_await l.slot_freed.async_wait(asio::as_tuple(use_awaitable));
-      if (!l.acceptor->is_open()) co_return;
+      if (*stopped) co_return;
       continue;
     }
     if (l.clients <= max_clients_ / 2) l.full_logged = false;
     auto [ec, socket] = co_await l.acceptor->async_accept(asio::as_tuple(use_awaitable));
+    if (*stopped) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || !l.acceptor->is_open()) co_return;
       if (out_of_fds(ec)) shed_one_connection(l);
@@ -206,6 +210,7 @@ awaitable<void> control_server::accept_loop(listener& l) {
       failing = true;
       pause.expires_after(backoff);
       co_await pause.async_wait(asio::as_tuple(use_awaitable));
+      if (*stopped) co_return;
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
       continue;
     }
@@ -226,8 +231,11 @@ void control_server::admit(listener& l, stream::socket socket) {
                                    : peer.error().message));
     return;
   }
+  // Root is bounded by the socket's budget alone: its scripts may run many
+  // vnumactl at once, and a root that waits in the backlog is better served
+  // than one turned away.
   const std::size_t per_uid = std::min(options_.limits.max_clients_per_uid, max_clients_);
-  if (l.per_uid[peer->uid] >= per_uid) {
+  if (peer->uid != 0 && l.per_uid[peer->uid] >= per_uid) {
     refuse(socket, make_error(errc::busy, "uid " + std::to_string(peer->uid) + " already has " +
                                               std::to_string(per_uid) + " connections to this socket, the limit "
                                               "(control_max_clients_per_uid of vnumad.conf); close one first"));

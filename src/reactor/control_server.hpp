@@ -44,7 +44,7 @@ struct control_limits {
   // in the kernel's listen backlog, costing the daemon nothing.
   std::size_t max_clients = 128;
   // Clients at once per peer uid, per socket (control_max_clients_per_uid);
-  // one more is told so and closed.
+  // one more is told so and closed. Root has the socket's whole budget.
   std::size_t max_clients_per_uid = 16;
   // A client with no request in flight that sends nothing for this long is
   // closed (control_idle_timeout); event subscribers are exempt. 0: never.
@@ -117,6 +117,9 @@ class control_server {
   listener ro_;
   std::size_t max_clients_ = 0;
   int spare_fd_ = -1;  // closed to accept-and-close one client when fds run out
+  // Set by stop(); the accept loops hold it, so that they end without
+  // touching a server that may be gone by the time they resume.
+  std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
   std::set<std::shared_ptr<session>> sessions_;
 };
 
