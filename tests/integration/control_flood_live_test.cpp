@@ -174,6 +174,10 @@ BOOST_AUTO_TEST_CASE(a_readonly_flood_past_the_fd_limit_starves_nothing_and_a_re
   const double cpu_used = cpu_seconds(d.pid) - cpu_before;
   BOOST_TEST_MESSAGE("daemon CPU in 3 s of flood: " << cpu_used << " s");
   BOOST_TEST(cpu_used < 0.3);
+  // Again once it has accepted (or turned away) all it will.
+  const std::size_t fds_settled = open_fds(d.pid);
+  BOOST_TEST_MESSAGE("daemon fds 3 s later: " << fds_settled);
+  BOOST_TEST(fds_settled < 400u);
 
   // Root is served on the read-write socket, vcpuinfo complete.
   auto start = std::chrono::steady_clock::now();
