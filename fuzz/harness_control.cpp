@@ -6,7 +6,9 @@
 #include "harness_check.hpp"
 #include "harnesses.hpp"
 
+#include "reactor/control_args.hpp"
 #include "reactor/control_protocol.hpp"
+#include "reactor/json_keys.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -45,9 +47,42 @@ bool same_json(const boost::json::value& a, const boost::json::value& b) {
   return a == b;
 }
 
+// What check_verb_args lets through is what the verbs can take as is: keys of
+// the verb's table only, strings where strings go, numbers within their kind
+// (so the casts to unsigned in live_ops.cpp never truncate).
+void check_accepted_args(const reactor::control_request& request) {
+  auto checked = reactor::check_verb_args(request);
+  auto spec = reactor::verb_args(request.op);
+  if (!spec) {
+    fuzz_check(checked.has_value(), "an op the table does not know is left to the dispatcher");
+    return;
+  }
+  if (!checked) {
+    fuzz_check(checked.error().code == errc::invalid_value, "argument errors are invalid_value");
+    fuzz_check(!checked.error().message.empty(), "argument errors say what is wrong");
+    return;
+  }
+  for (const auto& kv : request.args) {
+    const reactor::arg_spec* found = nullptr;
+    for (const auto& a : *spec)
+      if (a.key == kv.key()) found = &a;
+    fuzz_check(found != nullptr, "an accepted argument is one of the verb's");
+    if (found->kind == reactor::arg_kind::string) {
+      fuzz_check(kv.value().is_string(), "an accepted string argument is a string");
+      continue;
+    }
+    auto n = reactor::arg_uint(request.args, kv.key());
+    fuzz_check(n.has_value() && *n <= reactor::arg_max(found->kind), "an accepted number is within its kind");
+    if (found->kind == reactor::arg_kind::count)
+      fuzz_check(static_cast<std::uint64_t>(static_cast<unsigned>(*n)) == *n, "a count survives the cast");
+  }
+}
+
 void check_request(std::string_view line) {
   boost::json::value id;
   auto request = reactor::parse_request(line, id);
+  // A line with a repeated key is never a request (the last "op" would win).
+  if (request) fuzz_check(reactor::check_unique_keys(line).has_value(), "a parsed request has no repeated key");
   if (!request) {
     // Error replies echo the id, whatever it was.
     const std::string reply = reactor::encode_error(id, request.error());
@@ -62,6 +97,7 @@ void check_request(std::string_view line) {
   }
   (void)reactor::arg_string(request->args, "guest");
   (void)reactor::arg_uint(request->args, "vcpu");
+  check_accepted_args(*request);
 
   // vnumactl encodes what the daemon parses: the round trip must be exact.
   const std::string encoded = reactor::encode_request(*request);

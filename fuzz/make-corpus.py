@@ -109,5 +109,15 @@ requests = [
     '{"id":{"nested":true},"op":"restart","args":{"name":"x","vcpu":18446744073709551615}}',
     '{"op":""}', '{"op":3}', '[1,2]', '{"id":1,"op":"list","extra":0}', '{"id":2,"op":"list","args":[]}',
     '{"id":1,"op":"list"', 'not json', '',
+    # Strictness (issue 12): repeated keys, numbers past their type, unknown arguments.
+    '{"op":"list","op":"destroy"}',
+    '{"id":1,"op":"vcpupin","args":{"name":"g","vcpu":1,"vcpu":2,"cpuset":"0"}}',
+    '{"op":"list","\\u006fp":"destroy","args":{"a":{"b":1,"b":2}}}',
+    '{"id":2,"op":"vcpupin","args":{"name":"g1","vcpu":4294967297,"cpuset":"0-1"}}',
+    '{"id":3,"op":"setvcpus","args":{"name":"g1","count":4294967297,"timeout_ms":86400001}}',
+    '{"id":4,"op":"shutdown","args":{"name":"g1","timeout":9223372036854775808}}',
+    '{"id":5,"op":"attach-memory","args":{"name":"g1","cell":4294967295,"size":"1G"}}',
+    '{"id":6,"op":"setvcpus","args":{"name":"g1","cout":2}}',
+    '{"id":7,"op":"destroy","args":{"name":"g1","force":true}}',
 ]
 write_corpus("control", requests)

@@ -3,10 +3,13 @@
 #include "cli/numastat_format.hpp"
 
 #include "config/units.hpp"
+#include "config/xml_util.hpp"
+#include "reactor/control_args.hpp"
 #include "reactor/control_client.hpp"
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <ostream>
 
@@ -176,17 +179,30 @@ const std::vector<daemon_verb>& verbs() {
   return v;
 }
 
+// A number option or argument: decimal digits only (no sign: Boost's own
+// conversion would read "-1" as 4294967295), at most what the daemon accepts
+// for that argument (control_args.hpp), never truncated.
+result<std::uint64_t> number_arg(const std::string& option, const std::string& value, reactor::arg_kind kind) {
+  const std::uint64_t max = reactor::arg_max(kind);
+  const bool digits = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  auto n = digits ? config::xml::parse_u64(value, option) : result<std::uint64_t>(error{errc::invalid_value, ""});
+  if (!n || *n > max)
+    return make_error(errc::invalid_value, option + " '" + value + "' is not valid (a whole number from 0 to " +
+                                               std::to_string(max) + ")");
+  return n;
+}
+
 int run_verb(const daemon_verb& verb, const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
   options.add_options()("socket", po::value<std::string>()->default_value(reactor::default_socket_path),
                         "vnumad control socket")("json", po::bool_switch(), "print the daemon's JSON reply");
   if (verb.name == "attach-memory")
-    options.add_options()("cell", po::value<unsigned>()->required(), "guest cell")(
+    options.add_options()("cell", po::value<std::string>()->required(), "guest cell")(
         "size", po::value<std::string>()->required(), "size with unit, e.g. 256MiB");
   if (verb.name == "setvcpus" || verb.name == "detach-memory")
-    options.add_options()("timeout-ms", po::value<std::uint64_t>(), "how long to wait for the guest to release");
+    options.add_options()("timeout-ms", po::value<std::string>(), "how long to wait for the guest to release");
   if (verb.name == "shutdown" || verb.name == "restart")
-    options.add_options()("timeout", po::value<std::uint64_t>(), "seconds before QEMU is stopped");
+    options.add_options()("timeout", po::value<std::string>(), "seconds before QEMU is stopped");
   po::positional_options_description positional;
   for (auto key : verb.positional) {
     options.add_options()(std::string(key).c_str(), po::value<std::string>()->required(), "");
@@ -199,23 +215,30 @@ int run_verb(const daemon_verb& verb, const std::vector<std::string>& args, cons
   const auto& vm = parsed->vm;
 
   json::object request_args;
+  auto add_number = [&](const std::string& option, const std::string& label, std::string_view key,
+                        reactor::arg_kind kind) -> result<void> {
+    auto n = number_arg(label, vm[option].as<std::string>(), kind);
+    if (!n) return n.error();
+    request_args[key] = *n;
+    return {};
+  };
   for (auto key : verb.positional) {
-    std::string value = vm[std::string(key)].as<std::string>();
     if (key == "vcpu" || key == "count") {
-      try {
-        request_args[key] = std::stoull(value);
-      } catch (const std::exception&) {
-        io.err << "vnumactl: " << key << " '" << value << "' is not a non-negative number\n";
-        return exit_invalid;
-      }
+      if (auto ok = add_number(std::string(key), std::string(key), key, reactor::arg_kind::count); !ok)
+        return report(io, ok.error());
     } else {
-      request_args[key] = value;
+      request_args[key] = vm[std::string(key)].as<std::string>();
     }
   }
-  if (vm.count("cell")) request_args["cell"] = vm["cell"].as<unsigned>();
+  const std::pair<const char*, std::pair<const char*, reactor::arg_kind>> number_options[] = {
+      {"cell", {"cell", reactor::arg_kind::count}},
+      {"timeout-ms", {"timeout_ms", reactor::arg_kind::milliseconds}},
+      {"timeout", {"timeout", reactor::arg_kind::seconds}}};
+  for (const auto& [option, target] : number_options)
+    if (vm.count(option))
+      if (auto ok = add_number(option, std::string("--") + option, target.first, target.second); !ok)
+        return report(io, ok.error());
   if (vm.count("size")) request_args["size"] = vm["size"].as<std::string>();
-  if (vm.count("timeout-ms")) request_args["timeout_ms"] = vm["timeout-ms"].as<std::uint64_t>();
-  if (vm.count("timeout")) request_args["timeout"] = vm["timeout"].as<std::uint64_t>();
 
   reactor::control_client client;
   if (auto connected = client.connect(vm["socket"].as<std::string>()); !connected) return report(io, connected.error());

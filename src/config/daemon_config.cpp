@@ -14,10 +14,11 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 15> known_keys{
+constexpr std::array<std::string_view, 18> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
-    "log_dir",     "qmp_timeout",      "reserved_memory"};
+    "log_dir",     "qmp_timeout",      "reserved_memory",
+    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout"};
 
 std::string valid_keys() {
   std::string out;
@@ -89,6 +90,15 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
   } else if (key == "readonly_socket") {
     VNUMAD_TRY(p, absolute_path(value, what, false));
     c.readonly_socket = p;
+  } else if (key == "control_max_clients" || key == "control_max_clients_per_uid") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (clients)"));
+    if (n == 0 || n > 1'000'000)
+      return make_error(errc::invalid_value, what + ": valid is 1 to 1000000 clients");
+    (key == "control_max_clients" ? c.control_max_clients : c.control_max_clients_per_uid) = n;
+  } else if (key == "control_idle_timeout") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
+    if (n > 86'400) return make_error(errc::invalid_value, what + ": valid is 0 (no limit) to 86400 seconds");
+    c.control_idle_timeout = std::chrono::seconds(n);
   } else {
     return make_error(errc::invalid_value, "unknown key '" + key + "' (valid keys: " + valid_keys() + ")");
   }

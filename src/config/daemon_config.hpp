@@ -32,6 +32,12 @@ struct daemon_config {
   std::optional<std::string> runas;                    // QEMU -runas user
   std::optional<std::string> socket_group;             // group allowed read-write on the socket
   std::optional<std::filesystem::path> readonly_socket;
+  // Control-socket limits (reactor/control_server.hpp control_limits): clients
+  // at once per socket, per peer uid per socket, and seconds a client may stay
+  // connected without sending a request (0: no limit).
+  std::size_t control_max_clients = 128;
+  std::size_t control_max_clients_per_uid = 16;
+  std::chrono::seconds control_idle_timeout{60};
   std::filesystem::path log_dir = "/var/log/vnumad";        // per-guest QEMU logs: LOG_DIR/NAME.log
 };
 

@@ -1,6 +1,8 @@
 // The control-socket verbs (docs/control-protocol.md). Each is a small
 // function of the daemon; live vCPU and memory operations are in live_ops.cpp.
+#include "config/domain_redact.hpp"
 #include "config/domain_xml.hpp"
+#include "reactor/control_args.hpp"
 #include "reactor/daemon.hpp"
 #include "reactor/live_ops.hpp"
 #include "reactor/logging.hpp"
@@ -24,8 +26,9 @@ error no_such_guest(std::string_view name) {
 
 }  // namespace
 
-awaitable<result<json::value>> daemon::handle(const control_request& request, access_level) {
+awaitable<result<json::value>> daemon::handle(const control_request& request, access_level access) {
   const std::string& op = request.op;
+  if (auto checked = check_verb_args(request); !checked) co_return checked.error();
   if (op == "list") {
     json::array guests;
     for (const auto& [name, g] : guests_) {
@@ -56,6 +59,8 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   if (op == "numastat") co_return co_await numastat(*g);
   if (op == "domxml") {
     const config::domain& d = g->is_active() ? g->running_domain() : g->definition();
+    // Any local user may ask the read-only socket: no passwords, no free text.
+    if (access == access_level::read_only) co_return json::value(config::write_domain_xml(config::redacted(d)));
     co_return json::value(config::write_domain_xml(d));
   }
   if (op == "start") {
@@ -66,7 +71,7 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   if (op == "shutdown" || op == "restart") {
     std::chrono::seconds timeout = options_.cfg.shutdown_timeout;
     if (request.args.contains("timeout")) {
-      auto t = arg_uint(request.args, "timeout");
+      auto t = arg_uint(request.args, "timeout", arg_max(arg_kind::seconds), "seconds");
       if (!t) co_return t.error();
       timeout = std::chrono::seconds(*t);
     }

@@ -1,5 +1,7 @@
 #include "reactor/control_protocol.hpp"
 
+#include "reactor/json_keys.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -43,6 +45,9 @@ result<control_request> parse_request(std::string_view line, json::value& id_out
   if (!all_finite(v)) return make_error(errc::protocol_error, "a number in the request is out of range");
   const json::object& o = v.as_object();
   if (const json::value* id = o.if_contains("id")) id_out = *id;
+  // After the id: the error reply still carries it (a repeated "id" is echoed
+  // as the parser kept it, the last one).
+  if (auto unique = check_unique_keys(line); !unique) return unique.error();
   control_request r;
   r.id = id_out;
   const json::value* op = o.if_contains("op");
@@ -100,6 +105,17 @@ result<std::uint64_t> arg_uint(const json::object& args, std::string_view key) {
   if (v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
   return make_error(errc::invalid_value,
                     "args." + std::string(key) + ": expected a non-negative integer, got " + json::serialize(*v));
+}
+
+result<std::uint64_t> arg_uint(const json::object& args, std::string_view key, std::uint64_t max,
+                               std::string_view unit) {
+  auto n = arg_uint(args, key);
+  if (!n) return n;
+  if (*n > max)
+    return make_error(errc::invalid_value, "args." + std::string(key) + ": " + std::to_string(*n) +
+                                               " is out of range (valid: 0 to " + std::to_string(max) +
+                                               (unit.empty() ? "" : " " + std::string(unit)) + ")");
+  return n;
 }
 
 }  // namespace vnumad::reactor

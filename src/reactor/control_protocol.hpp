@@ -26,7 +26,7 @@ struct control_request {
   boost::json::object args;
 };
 
-// Decodes one line. On failure the error says what is wrong; `id_out` still
+// Decodes one line; a key that appears twice in one object is an error. On failure the error says what is wrong; `id_out` still
 // receives the id when the line was an object that had one, so the error reply
 // can carry it.
 result<control_request> parse_request(std::string_view line, boost::json::value& id_out);
@@ -39,5 +39,9 @@ std::string encode_error(const boost::json::value& id, const error& e);
 // non-negative integer, got \"x\"").
 result<std::string> arg_string(const boost::json::object& args, std::string_view key);
 result<std::uint64_t> arg_uint(const boost::json::object& args, std::string_view key);
+// The same, refusing a value above `max` ("args.vcpu: 4294967297 is out of
+// range (valid: 0 to 4294967295)"), never truncating it; `unit` follows max.
+result<std::uint64_t> arg_uint(const boost::json::object& args, std::string_view key, std::uint64_t max,
+                               std::string_view unit = {});
 
 }  // namespace vnumad::reactor

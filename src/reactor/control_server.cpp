@@ -1,20 +1,24 @@
 #include "reactor/control_server.hpp"
 
+#include "reactor/control_session.hpp"
+#include "reactor/logging.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <deque>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,71 +34,24 @@ using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
 namespace {
-// A client that lets this many replies/events pile up unread is dropped.
-constexpr std::size_t max_outbox = 1024;
-// A write that cannot complete in this time means the client is stuck.
-constexpr auto write_timeout = 10s;
-}  // namespace
 
-struct control_server::session : std::enable_shared_from_this<session> {
-  explicit session(stream::socket s) : socket(std::move(s)), wake(socket.get_executor()) {
-    wake.expires_at(std::chrono::steady_clock::time_point::max());
-  }
-  stream::socket socket;
-  asio::steady_timer wake;  // single-threaded condition variable for the writer
-  std::deque<std::string> outbox;
-  access_level access = access_level::read_only;
-  bool subscribed = false;
-  bool closing = false;
-  bool draining = false;  // the reader is done: close once the outbox is empty
-  std::function<void()> on_closed;
+// A failing accept (fds exhausted) is retried after this, doubling up to the
+// maximum: never a busy loop.
+constexpr auto first_backoff = 50ms;
+constexpr auto max_backoff = 1s;
 
-  void send(std::string line) {
-    if (closing) return;
-    if (outbox.size() >= max_outbox) {
-      close();
-      return;
-    }
-    outbox.push_back(std::move(line));
-    wake.cancel_one();
-  }
-  void close() {
-    closing = true;
-    boost::system::error_code ignored;
-    socket.shutdown(stream::socket::shutdown_both, ignored);
-    socket.close(ignored);
-    wake.cancel();
-  }
+std::uint64_t fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return r.rlim_cur;
+}
 
-  awaitable<void> writer() {
-    auto self = shared_from_this();
-    while (!closing) {
-      if (outbox.empty()) {
-        if (draining) break;
-        co_await wake.async_wait(asio::as_tuple(use_awaitable));
-        continue;
-      }
-      std::string line = std::move(outbox.front());
-      outbox.pop_front();
-      asio::steady_timer deadline(socket.get_executor(), write_timeout);
-      auto done = co_await (asio::async_write(socket, asio::buffer(line), asio::as_tuple(use_awaitable)) ||
-                            deadline.async_wait(asio::as_tuple(use_awaitable)));
-      if (done.index() == 1 || std::get<0>(std::get<0>(done))) {
-        close();
-        break;
-      }
-    }
-    close();
-    if (on_closed) on_closed();
-  }
-};
+bool out_of_fds(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+         ec.value() == ENOMEM;
+}
 
-control_server::control_server(asio::io_context& io, control_socket_options options, request_handler handler)
-    : io_(io), options_(std::move(options)), handler_(std::move(handler)) {}
-
-control_server::~control_server() { stop(); }
-
-namespace {
+std::string socket_name(bool readonly) { return readonly ? "read-only control socket" : "control socket"; }
 
 result<std::unique_ptr<stream::acceptor>> bind_socket(asio::io_context& io, const std::filesystem::path& path,
                                                       mode_t mode, std::optional<gid_t> group) {
@@ -122,33 +79,63 @@ result<std::unique_ptr<stream::acceptor>> bind_socket(asio::io_context& io, cons
   return acceptor;
 }
 
+// Tells a client it is turned away, without waiting for it (the socket is
+// fresh: a line this short fits its buffer).
+void refuse(stream::socket& socket, const error& e) {
+  std::string reply = encode_error(nullptr, e);
+  (void)!::send(socket.native_handle(), reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
 }  // namespace
 
+std::size_t effective_max_clients(std::size_t configured, std::uint64_t limit) {
+  return std::max<std::size_t>(1, std::min<std::uint64_t>(configured, limit / 4));
+}
+
+control_server::control_server(asio::io_context& io, control_socket_options options, request_handler handler)
+    : io_(io), options_(std::move(options)), handler_(std::move(handler)), rw_(io, false), ro_(io, true) {}
+
+control_server::~control_server() {
+  stop();
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
 result<void> control_server::open() {
+  stopped_ = std::make_shared<bool>(false);  // loops of an earlier open() keep the old flag
   auto rw = bind_socket(io_, options_.path, options_.rw_group ? 0660 : 0600, options_.rw_group);
   if (!rw) return rw.error();
-  rw_acceptor_ = std::move(*rw);
+  rw_.acceptor = std::move(*rw);
+  rw_.path = options_.path.string();
   if (options_.readonly_path) {
     auto ro = bind_socket(io_, *options_.readonly_path, 0666, std::nullopt);
     if (!ro) return ro.error();
-    ro_acceptor_ = std::move(*ro);
+    ro_.acceptor = std::move(*ro);
+    ro_.path = options_.readonly_path->string();
   }
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  max_clients_ = effective_max_clients(options_.limits.max_clients, fd_limit());
   return {};
 }
 
 void control_server::start() {
-  auto spawn_loop = [this](stream::acceptor& acceptor, bool readonly) {
-    asio::co_spawn(io_, [this, &acceptor, readonly]() -> awaitable<void> { co_await accept_loop(acceptor, readonly); },
-                   asio::detached);
-  };
-  if (rw_acceptor_) spawn_loop(*rw_acceptor_, false);
-  if (ro_acceptor_) spawn_loop(*ro_acceptor_, true);
+  const auto& lim = options_.limits;
+  log(log_level::info, "control sockets: at most " + std::to_string(max_clients_) + " clients each (" +
+                           std::to_string(std::min(lim.max_clients_per_uid, max_clients_)) + " per uid), idle timeout " +
+                           std::to_string(lim.idle_timeout.count() / 1000) + " s");
+  for (listener* l : {&rw_, &ro_})
+    if (l->acceptor)
+      asio::co_spawn(io_, [this, l]() -> awaitable<void> { co_await accept_loop(*l); }, asio::detached);
 }
 
 void control_server::stop() {
+  *stopped_ = true;
   boost::system::error_code ignored;
-  if (rw_acceptor_) rw_acceptor_->close(ignored);
-  if (ro_acceptor_) ro_acceptor_->close(ignored);
+  for (listener* l : {&rw_, &ro_}) {
+    if (l->acceptor) l->acceptor->close(ignored);
+    l->slot_freed.cancel();
+  }
   for (const auto& s : sessions_) {
     s->on_closed = nullptr;  // the server may be gone when the writer finishes
     s->close();
@@ -159,7 +146,7 @@ void control_server::stop() {
 void control_server::publish(const json::object& event) {
   std::string line = json::serialize(event) + "\n";
   for (const auto& s : sessions_)
-    if (s->subscribed) s->send(line);
+    if (s->subscribed) s->send_event(line);
 }
 
 std::size_t control_server::client_count() const { return sessions_.size(); }
@@ -172,84 +159,169 @@ std::optional<access_level> control_server::decide_access(const peer_credentials
   return std::nullopt;
 }
 
-awaitable<void> control_server::accept_loop(stream::acceptor& acceptor, bool readonly) {
+// Out of fds, accept fails and the client stays in the backlog, so the next
+// accept fails at once: the classic busy loop. The spare fd makes room to take
+// the waiting clients one at a time, tell them and close them; then the spare
+// is taken back.
+void control_server::shed_one_connection(listener& l) {
+  if (spare_fd_ >= 0) {
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+  }
+  // A bounded batch per back-off round: the waiting clients get an answer
+  // soon, and a client that keeps connecting cannot keep the loop busy.
+  const std::string reply =
+      encode_error(nullptr, make_error(errc::io_error, "vnumad is out of file descriptors; try again later"));
+  for (int i = 0; i < 32; ++i) {
+    int fd = ::accept4(l.acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) break;
+    (void)!::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+  }
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+awaitable<void> control_server::accept_loop(listener& l) {
+  const std::shared_ptr<bool> stopped = stopped_;
+  auto backoff = first_backoff;
+  bool failing = false;
+  asio::steady_timer pause(io_);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      continue;  // e.g. EMFILE: keep serving the clients we have
-    }
-    auto s = std::make_shared<session>(std::move(socket));
-    auto peer = read_peer_credentials(s->socket.native_handle());
-    auto access = peer ? decide_access(*peer, readonly, options_.rw_group) : std::nullopt;
-    if (!access) {
-      std::string reply = encode_error(nullptr, make_error(errc::permission_denied,
-                                                           peer ? "uid " + std::to_string(peer->uid) +
-                                                                      " may not use this socket (root or the "
-                                                                      "socket_group of vnumad.conf only)"
-                                                                : peer.error().message));
-      boost::system::error_code ignored;
-      asio::write(s->socket, asio::buffer(reply), ignored);
-      s->close();
+    if (l.clients >= max_clients_) {
+      // Full: leave new clients in the backlog until one leaves.
+      if (!l.full_logged)
+        log(log_level::warning, socket_name(l.readonly) + " " + l.path + ": " + std::to_string(l.clients) +
+                                    " clients, its limit (control_max_clients): new ones wait until one leaves");
+      l.full_logged = true;
+      l.slot_freed.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await l.slot_freed.async_wait(asio::as_tuple(use_awaitable));
+      if (*stopped) co_return;
       continue;
     }
-    s->access = *access;
-    s->on_closed = [this, weak = std::weak_ptr<session>(s)] {
-      if (auto locked = weak.lock()) sessions_.erase(locked);
-    };
-    sessions_.insert(s);
-    asio::co_spawn(io_, [s]() -> awaitable<void> { co_await s->writer(); }, asio::detached);
-    asio::co_spawn(
-        io_,
-        [this, s]() -> awaitable<void> {
-          std::string buffer;
-          while (!s->closing) {
-            auto [ec, n] = co_await asio::async_read_until(
-                s->socket, asio::dynamic_buffer(buffer, max_request_bytes + 1), '\n', asio::as_tuple(use_awaitable));
-            if (ec == asio::error::not_found) {
-              s->send(encode_error(nullptr, make_error(errc::protocol_error,
-                                                       "request over the limit of " +
-                                                           std::to_string(max_request_bytes) + " bytes")));
-              break;
-            }
-            if (ec) break;
-            std::string line = buffer.substr(0, n - 1);
-            buffer.erase(0, n);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty()) continue;
-            json::value id;
-            auto request = parse_request(line, id);
-            if (!request) {
-              s->send(encode_error(id, request.error()));
-              continue;
-            }
-            if (s->access == access_level::read_only && !options_.readonly_ops.contains(request->op)) {
-              s->send(encode_error(id, make_error(errc::permission_denied, "\"" + request->op +
-                                                                               "\" needs the read-write socket")));
-              continue;
-            }
-            if (request->op == "events") {
-              s->subscribed = true;
-              s->send(encode_ok(id, json::object{{"subscribed", true}}));
-              continue;
-            }
-            // A verb that throws is a bug; the client still gets an answer and
-            // the connection stays up.
-            result<json::value> reply = json::value();
-            try {
-              reply = co_await handler_(*request, s->access);
-            } catch (const std::exception& e) {
-              reply = make_error(errc::protocol_error, "internal error in \"" + request->op + "\": " + e.what());
-            }
-            if (s->closing) break;
-            s->send(reply ? encode_ok(id, *reply) : encode_error(id, reply.error()));
-          }
-          // The writer flushes what is queued, then closes the connection.
-          s->draining = true;
-          s->wake.cancel_one();
-        },
-        asio::detached);
+    if (l.clients <= max_clients_ / 2) l.full_logged = false;
+    auto [ec, socket] = co_await l.acceptor->async_accept(asio::as_tuple(use_awaitable));
+    if (*stopped) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !l.acceptor->is_open()) co_return;
+      if (out_of_fds(ec)) shed_one_connection(l);
+      if (!failing)
+        log(log_level::error, socket_name(l.readonly) + " " + l.path + ": accept failed: " + ec.message() +
+                                  "; retrying with back-off (logged once until it works again)");
+      failing = true;
+      pause.expires_after(backoff);
+      co_await pause.async_wait(asio::as_tuple(use_awaitable));
+      if (*stopped) co_return;
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
+      continue;
+    }
+    if (failing) log(log_level::info, socket_name(l.readonly) + " " + l.path + ": accepting clients again");
+    failing = false;
+    backoff = first_backoff;
+    admit(l, std::move(socket));
   }
+}
+
+void control_server::admit(listener& l, stream::socket socket) {
+  auto peer = read_peer_credentials(socket.native_handle());
+  auto access = peer ? decide_access(*peer, l.readonly, options_.rw_group) : std::nullopt;
+  if (!access) {
+    refuse(socket, make_error(errc::permission_denied,
+                              peer ? "uid " + std::to_string(peer->uid) +
+                                         " may not use this socket (root or the socket_group of vnumad.conf only)"
+                                   : peer.error().message));
+    return;
+  }
+  // Root is bounded by the socket's budget alone: its scripts may run many
+  // vnumactl at once, and a root that waits in the backlog is better served
+  // than one turned away.
+  const std::size_t per_uid = std::min(options_.limits.max_clients_per_uid, max_clients_);
+  if (peer->uid != 0 && l.per_uid[peer->uid] >= per_uid) {
+    refuse(socket, make_error(errc::busy, "uid " + std::to_string(peer->uid) + " already has " +
+                                              std::to_string(per_uid) + " connections to this socket, the limit "
+                                              "(control_max_clients_per_uid of vnumad.conf); close one first"));
+    return;
+  }
+  auto s = std::make_shared<session>(std::move(socket), options_.limits.max_queued_bytes);
+  s->access = *access;
+  s->uid = peer->uid;
+  ++l.clients;
+  ++l.per_uid[s->uid];
+  s->on_closed = [this, &l, weak = std::weak_ptr<session>(s)] {
+    auto locked = weak.lock();
+    if (!locked) return;
+    sessions_.erase(locked);
+    --l.clients;
+    if (--l.per_uid[locked->uid] == 0) l.per_uid.erase(locked->uid);
+    l.slot_freed.cancel();
+  };
+  sessions_.insert(s);
+  asio::co_spawn(io_, [s]() -> awaitable<void> { co_await s->writer(); }, asio::detached);
+  asio::co_spawn(io_, serve(s), asio::detached);
+}
+
+awaitable<void> control_server::serve(std::shared_ptr<session> s) {
+  const auto idle = options_.limits.idle_timeout;
+  std::string buffer;
+  while (!s->closing) {
+    // A client that does not read its replies is not read from either.
+    while (s->over_bound() && !s->closing) co_await s->drained.async_wait(asio::as_tuple(use_awaitable));
+    if (s->closing) break;
+    if (buffer.empty()) buffer.shrink_to_fit();  // an idle client holds no buffer
+    auto read = asio::async_read_until(s->socket, asio::dynamic_buffer(buffer, max_request_bytes + 1), '\n',
+                                       asio::as_tuple(use_awaitable));
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (idle.count() > 0 && !s->subscribed) {
+      asio::steady_timer timer(s->socket.get_executor(), idle);
+      auto done = co_await (std::move(read) || timer.async_wait(asio::as_tuple(use_awaitable)));
+      if (done.index() == 1) {
+        s->send(encode_error(nullptr, make_error(errc::timeout, "no request for " + std::to_string(idle.count() / 1000) +
+                                                                   " s: closing (control_idle_timeout of vnumad.conf)")));
+        break;
+      }
+      std::tie(ec, n) = std::get<0>(done);
+    } else {
+      std::tie(ec, n) = co_await std::move(read);
+    }
+    if (ec == asio::error::not_found) {
+      s->send(encode_error(nullptr, make_error(errc::protocol_error, "request over the limit of " +
+                                                                         std::to_string(max_request_bytes) + " bytes")));
+      break;
+    }
+    if (ec) break;
+    std::string line = buffer.substr(0, n - 1);
+    buffer.erase(0, n);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    json::value id;
+    auto request = parse_request(line, id);
+    if (!request) {
+      s->send(encode_error(id, request.error()));
+      continue;
+    }
+    if (s->access == access_level::read_only && !options_.readonly_ops.contains(request->op)) {
+      s->send(encode_error(id, make_error(errc::permission_denied, "\"" + request->op + "\" needs the read-write socket")));
+      continue;
+    }
+    if (request->op == "events") {
+      s->subscribed = true;
+      s->send(encode_ok(id, json::object{{"subscribed", true}}));
+      continue;
+    }
+    // A verb that throws is a bug; the client still gets an answer and the
+    // connection stays up.
+    result<json::value> reply = json::value();
+    try {
+      reply = co_await handler_(*request, s->access);
+    } catch (const std::exception& e) {
+      reply = make_error(errc::protocol_error, "internal error in \"" + request->op + "\": " + e.what());
+    }
+    if (s->closing) break;
+    s->send(reply ? encode_ok(id, *reply) : encode_error(id, reply.error()));
+  }
+  // The writer flushes what is queued, then closes the connection.
+  s->draining = true;
+  s->wake.cancel_one();
 }
 
 result<peer_credentials> read_peer_credentials(int fd) {

@@ -1,6 +1,14 @@
 // The control socket: one coroutine pair (reader, writer) per client, so a slow
 // or stuck client never stalls another. Requests are size-limited; malformed
 // ones get an error reply; peer credentials (SO_PEERCRED) decide access.
+//
+// Every local user may connect to the read-only socket, so nothing a client
+// does may cost the daemon without bound (docs/control-protocol.md, Limits):
+// each socket has its own budget of clients (so a flood of the read-only one
+// never takes the read-write one's), each peer uid a share of it, a client
+// that sends nothing is closed after the idle timeout, and a client that does
+// not read its replies is not read from either. A spare fd is kept so that the
+// daemon can still turn a client away when its fds run out.
 #pragma once
 
 #include "reactor/control_protocol.hpp"
@@ -8,9 +16,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,11 +39,32 @@ struct peer_credentials {
   gid_t gid = 0;
 };
 
+struct control_limits {
+  // Clients at once, per socket (vnumad.conf control_max_clients). More wait
+  // in the kernel's listen backlog, costing the daemon nothing.
+  std::size_t max_clients = 128;
+  // Clients at once per peer uid, per socket (control_max_clients_per_uid);
+  // one more is told so and closed. Root has the socket's whole budget.
+  std::size_t max_clients_per_uid = 16;
+  // A client with no request in flight that sends nothing for this long is
+  // closed (control_idle_timeout); event subscribers are exempt. 0: never.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // Replies queued for a client beyond this many bytes: its requests are not
+  // read until it reads; events beyond it drop the client.
+  std::size_t max_queued_bytes = 64 * 1024;
+};
+
+// The clients one socket may hold: the configured number, but never more
+// than a quarter of the fd limit, so the two sockets together leave the
+// daemon half its fds for guests, QMP, cgroups and /proc.
+std::size_t effective_max_clients(std::size_t configured, std::uint64_t fd_limit);
+
 struct control_socket_options {
   std::filesystem::path path;                       // read-write socket, mode 0600 (0660 with a group)
   std::optional<gid_t> rw_group;                    // members may use the read-write socket
   std::optional<std::filesystem::path> readonly_path;  // anyone may connect; read-only verbs only (0666)
   std::set<std::string, std::less<>> readonly_ops;  // verbs allowed on read-only access
+  control_limits limits;
 };
 
 class control_server {
@@ -51,6 +84,8 @@ class control_server {
   // Sends an event to every client that asked for "events".
   void publish(const boost::json::object& event);
   std::size_t client_count() const;
+  // The client budget of each socket after effective_max_clients.
+  std::size_t max_clients() const { return max_clients_; }
 
   // Who may use which socket: root and the daemon's own user always, members
   // of rw_group on the read-write socket; anybody on the read-only one.
@@ -59,13 +94,32 @@ class control_server {
 
  private:
   struct session;
-  boost::asio::awaitable<void> accept_loop(boost::asio::local::stream_protocol::acceptor& acceptor, bool readonly);
+  // One socket and its budget.
+  struct listener {
+    explicit listener(boost::asio::io_context& io, bool ro) : readonly(ro), slot_freed(io) {}
+    std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor;
+    std::string path;
+    bool readonly;
+    std::size_t clients = 0;
+    std::map<uid_t, std::size_t> per_uid;
+    boost::asio::steady_timer slot_freed;  // cancelled when a client of this socket leaves
+    bool full_logged = false;
+  };
+  boost::asio::awaitable<void> accept_loop(listener& l);
+  void admit(listener& l, boost::asio::local::stream_protocol::socket socket);
+  boost::asio::awaitable<void> serve(std::shared_ptr<session> s);
+  void shed_one_connection(listener& l);
 
   boost::asio::io_context& io_;
   control_socket_options options_;
   request_handler handler_;
-  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> rw_acceptor_;
-  std::unique_ptr<boost::asio::local::stream_protocol::acceptor> ro_acceptor_;
+  listener rw_;
+  listener ro_;
+  std::size_t max_clients_ = 0;
+  int spare_fd_ = -1;  // closed to accept-and-close one client when fds run out
+  // Set by stop(); the accept loops hold it, so that they end without
+  // touching a server that may be gone by the time they resume.
+  std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
   std::set<std::shared_ptr<session>> sessions_;
 };
 

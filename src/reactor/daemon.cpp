@@ -97,6 +97,9 @@ awaitable<result<void>> daemon::start() {
   socket_options.path = cfg.socket;
   socket_options.readonly_path = cfg.readonly_socket;
   socket_options.readonly_ops = {"list", "dominfo", "domxml", "vcpuinfo", "numastat", "capabilities", "events"};
+  socket_options.limits.max_clients = cfg.control_max_clients;
+  socket_options.limits.max_clients_per_uid = cfg.control_max_clients_per_uid;
+  socket_options.limits.idle_timeout = cfg.control_idle_timeout;
   if (cfg.socket_group) {
     group* g = ::getgrnam(cfg.socket_group->c_str());
     if (!g) co_return make_error(errc::invalid_value, "vnumad.conf: socket_group '" + *cfg.socket_group +

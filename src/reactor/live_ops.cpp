@@ -7,6 +7,7 @@
 #include "qemu/memory_hotplug.hpp"
 #include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "reactor/control_args.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/hotplug_order.hpp"
 
@@ -395,14 +396,14 @@ awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
   out.handled = true;
   auto timeout_arg = [&](std::chrono::milliseconds fallback) -> result<std::chrono::milliseconds> {
     if (!args.contains("timeout_ms")) return fallback;
-    auto t = arg_uint(args, "timeout_ms");
+    auto t = arg_uint(args, "timeout_ms", arg_max(arg_kind::milliseconds), "ms");
     if (!t) return t.error();
     return std::chrono::milliseconds(*t);
   };
   if (op == "vcpuinfo") {
     out.reply = vcpu_info(g);
   } else if (op == "setvcpus") {
-    auto count = arg_uint(args, "count");
+    auto count = arg_uint(args, "count", arg_max(arg_kind::count));
     auto timeout = timeout_arg(10s);
     if (!count) out.reply = count.error();
     else if (!timeout) out.reply = timeout.error();
@@ -413,7 +414,7 @@ awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
       g.set_busy(false);
     }
   } else if (op == "attach-memory") {
-    auto cell = arg_uint(args, "cell");
+    auto cell = arg_uint(args, "cell", arg_max(arg_kind::count));
     auto size = arg_string(args, "size");
     result<std::uint64_t> bytes = size ? config::parse_size_with_unit(*size, "--size") : result<std::uint64_t>(size.error());
     if (!cell) out.reply = cell.error();
@@ -426,7 +427,7 @@ awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
     else if (!timeout) out.reply = timeout.error();
     else out.reply = co_await detach_memory(g, *dimm, *timeout);
   } else if (op == "vcpupin") {
-    auto vcpu = arg_uint(args, "vcpu");
+    auto vcpu = arg_uint(args, "vcpu", arg_max(arg_kind::count));
     auto cpuset = arg_string(args, "cpuset");
     result<config::id_set> cpus = cpuset ? config::parse_id_set(*cpuset, "vcpupin cpuset") : result<config::id_set>(cpuset.error());
     if (!vcpu) out.reply = vcpu.error();

@@ -140,6 +140,10 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"reserved_memory = x=1GiB", errc::invalid_value, {"reserved_memory"}},
                          {"reserved_memory = 0=", errc::invalid_value, {"reserved_memory"}},
                          {"reserved_memory = ", errc::invalid_value, {"reserved_memory", "empty"}},
+                         {"control_max_clients = 0", errc::invalid_value, {"control_max_clients", "1 to 1000000"}},
+                         {"control_max_clients_per_uid = 4294967297", errc::invalid_value,
+                          {"control_max_clients_per_uid", "too large"}},
+                         {"control_idle_timeout = 86401", errc::invalid_value, {"control_idle_timeout", "0 (no limit) to 86400"}},
                      }),
                      c) {
   auto r = parse_daemon_config(c.text, "bad.conf");
@@ -154,4 +158,17 @@ BOOST_AUTO_TEST_CASE(missing_file) {
   auto r = load_daemon_config("/nonexistent/vnumad.conf");
   BOOST_TEST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().code == errc::io_error));
+}
+
+BOOST_AUTO_TEST_CASE(control_socket_limits_have_defaults_and_can_be_set) {
+  auto d = parse_daemon_config("", "x");
+  BOOST_REQUIRE(d.has_value());
+  BOOST_TEST(d->control_max_clients == 128u);
+  BOOST_TEST(d->control_max_clients_per_uid == 16u);
+  BOOST_TEST(d->control_idle_timeout.count() == 60);
+  auto r = parse_daemon_config("control_max_clients = 300\ncontrol_max_clients_per_uid = 4\ncontrol_idle_timeout = 0\n", "x");
+  BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+  BOOST_TEST(r->control_max_clients == 300u);
+  BOOST_TEST(r->control_max_clients_per_uid == 4u);
+  BOOST_TEST(r->control_idle_timeout.count() == 0);
 }

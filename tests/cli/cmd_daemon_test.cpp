@@ -1,0 +1,79 @@
+#define BOOST_TEST_MODULE cli_daemon_verbs
+#include <boost/test/unit_test.hpp>
+
+// vnumactl's daemon verbs check their numbers before sending anything: a
+// value outside what the daemon takes (vCPU 4294967297 would once have been
+// pinned as vCPU 1), a sign (Boost would read "-1" as 4294967295) or a
+// non-number is exit 2 naming the option and the range, and no connection is
+// made (checked on a real listening socket).
+#include "cli_support.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace vnumad::cli::testing;
+
+namespace {
+
+struct listening_socket {
+  std::string path = "/tmp/vnumactl-numbers-" + std::to_string(::getpid()) + ".sock";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  listening_socket() {
+    ::unlink(path.c_str());
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, path.c_str());
+    BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_TEST_REQUIRE(::listen(fd, 16) == 0);
+  }
+  ~listening_socket() {
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  bool anyone_connected() {
+    int c = ::accept(fd, nullptr, nullptr);
+    if (c < 0) return false;
+    ::close(c);
+    return true;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(numbers_outside_their_range_are_refused_before_sending) {
+  listening_socket s;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"vcpupin", "g1", "4294967297", "0-1"}, "vcpu '4294967297' is not valid (a whole number from 0 to 4294967295)"},
+      {{"setvcpus", "g1", "4294967297"}, "count '4294967297' is not valid (a whole number from 0 to 4294967295)"},
+      {{"setvcpus", "g1", "18446744073709551616"}, "count '18446744073709551616' is not valid"},
+      {{"setvcpus", "g1", "+2"}, "count '+2' is not valid"},
+      {{"setvcpus", "g1", "0x10"}, "count '0x10' is not valid"},
+      {{"setvcpus", "g1", "2", "--timeout-ms", "86400001"}, "--timeout-ms '86400001' is not valid (a whole number from 0 to 86400000)"},
+      {{"attach-memory", "g1", "--cell=-1", "--size", "1G"}, "--cell '-1' is not valid"},
+      {{"attach-memory", "g1", "--cell", "4294967296", "--size", "1G"}, "--cell '4294967296' is not valid"},
+      {{"shutdown", "g1", "--timeout=-1"}, "--timeout '-1' is not valid (a whole number from 0 to 86400)"},
+      {{"restart", "g1", "--timeout", "1e3"}, "--timeout '1e3' is not valid"},
+  };
+  for (auto [args, message] : cases) {
+    args.insert(args.end(), {"--socket", s.path});
+    auto r = run(args);
+    BOOST_TEST(r.code == 2, args[0] << " " << args[2]);
+    BOOST_TEST(contains(r.err, message), r.err);
+    BOOST_TEST(!s.anyone_connected(), args[0] << " " << args[2] << " connected");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(numbers_within_range_get_as_far_as_connecting) {
+  // No daemon at this path: the error is the connection's, so parsing passed.
+  for (const std::vector<std::string> args :
+       {std::vector<std::string>{"vcpupin", "g1", "4294967295", "0"}, {"setvcpus", "g1", "2", "--timeout-ms", "86400000"},
+        {"shutdown", "g1", "--timeout", "86400"}}) {
+    auto with_socket = args;
+    with_socket.insert(with_socket.end(), {"--socket", "/nonexistent/vnumad.sock"});
+    auto r = run(with_socket);
+    BOOST_TEST(!contains(r.err, "is not valid"), r.err);
+    BOOST_TEST(contains(r.err, "/nonexistent/vnumad.sock"), r.err);
+  }
+}
