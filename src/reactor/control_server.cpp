@@ -145,10 +145,33 @@ void control_server::start() {
   if (ro_acceptor_) spawn_loop(*ro_acceptor_, true);
 }
 
+std::vector<std::filesystem::path> control_server::rebind_missing() {
+  std::vector<std::filesystem::path> rebound;
+  auto rebind = [&](std::unique_ptr<stream::acceptor>& current, const std::filesystem::path& path, mode_t mode,
+                    std::optional<gid_t> group, bool readonly) {
+    struct stat st {};
+    if (!current || ::lstat(path.c_str(), &st) == 0) return;
+    auto fresh = bind_socket(io_, path, mode, group);
+    if (!fresh) return;  // tried again on the next check
+    boost::system::error_code ignored;
+    current->close(ignored);
+    retired_.push_back(std::move(current));
+    current = std::move(*fresh);
+    stream::acceptor& acceptor = *current;
+    asio::co_spawn(io_, [this, &acceptor, readonly]() -> awaitable<void> { co_await accept_loop(acceptor, readonly); },
+                   asio::detached);
+    rebound.push_back(path);
+  };
+  rebind(rw_acceptor_, options_.path, options_.rw_group ? 0660 : 0600, options_.rw_group, false);
+  if (options_.readonly_path) rebind(ro_acceptor_, *options_.readonly_path, 0666, std::nullopt, true);
+  return rebound;
+}
+
 void control_server::stop() {
   boost::system::error_code ignored;
   if (rw_acceptor_) rw_acceptor_->close(ignored);
   if (ro_acceptor_) ro_acceptor_->close(ignored);
+  for (const auto& old : retired_) old->close(ignored);
   for (const auto& s : sessions_) {
     s->on_closed = nullptr;  // the server may be gone when the writer finishes
     s->close();

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <vector>
 #include <string>
 #include <sys/types.h>
 
@@ -46,6 +47,10 @@ class control_server {
   result<void> open();
   // Starts accepting; returns at once.
   void start();
+  // Listens again on each socket whose file is gone (deleted while the
+  // daemon runs: clients could no longer connect). Returns the paths bound
+  // again; clients already connected keep their sessions.
+  std::vector<std::filesystem::path> rebind_missing();
   // Closes the listening sockets and every client.
   void stop();
   // Sends an event to every client that asked for "events".
@@ -67,6 +72,9 @@ class control_server {
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> rw_acceptor_;
   std::unique_ptr<boost::asio::local::stream_protocol::acceptor> ro_acceptor_;
   std::set<std::shared_ptr<session>> sessions_;
+  // Acceptors replaced by rebind_missing(), closed; kept until the server
+  // goes because their accept loops still refer to them until they return.
+  std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> retired_;
 };
 
 // Reads the peer of a connected unix socket.

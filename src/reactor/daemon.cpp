@@ -50,6 +50,9 @@ void daemon::start_watchdog() {
 
 awaitable<result<void>> daemon::start() {
   const auto& cfg = options_.cfg;
+  // One owner (owner_lock.hpp), before anything of the state dir is read or
+  // a socket replaced: a second daemon stops here, naming the first.
+  if (auto owned = lock_state_dir(); !owned) co_return owned.error();
   auto host = options_.topology_file ? vnuma::load_topology_xml(*options_.topology_file) : vnuma::load_live_topology();
   if (!host) co_return host.error();
   host_ = std::move(*host);
@@ -66,6 +69,7 @@ awaitable<result<void>> daemon::start() {
 
   auto cgroups = cgroup::cgroup_fs::open(cfg.cgroup_root);
   if (!cgroups) co_return cgroups.error();
+  if (auto owned = lock_cgroup_dir(*cgroups); !owned) co_return owned.error();
   log(log_level::info, "host: " + std::to_string(host_.nodes.size()) + " NUMA node(s), " +
                            std::to_string(host_.all_cpus().size()) + " CPUs; cgroups: " +
                            std::string(cgroup::to_string(cgroups->kind())) +
@@ -113,6 +117,10 @@ awaitable<result<void>> daemon::start() {
       });
 
   co_await reattach_all();
+  report_unsupervised();
+  state_watcher_ = std::make_unique<state_watcher>(io_, [this] { check_own_files(); });
+  if (auto watching = state_watcher_->start(); !watching) co_return watching.error();
+  check_own_files();  // arms its watches
 
   watcher_ = std::make_unique<config_watcher>(io_, cfg.config_dir, [this](const config_event& e) {
     fs::path path = e.path;
@@ -136,6 +144,7 @@ void daemon::stop() {
   notify_systemd("STOPPING=1");
   watchdog_.cancel();
   if (watcher_) watcher_->stop();
+  if (state_watcher_) state_watcher_->stop();
   if (control_) control_->stop();
   if (signals_) signals_->stop();
   for (auto& [name, g] : guests_) g->detach();
@@ -145,17 +154,7 @@ awaitable<void> daemon::reattach_all() {
   for (const auto& name : store_.list()) {
     auto record = store_.load(name);
     if (!record) {
-      // A daemon killed between spawning QEMU and saving the record leaves a
-      // paused QEMU and no record. Its QMP socket path is ours alone.
-      for (pid_t pid : qemu::find_qemu_processes("path=" + store_.qmp_socket(name).string() + ",")) {
-        log(log_level::warning, "guest '" + name + "': killing QEMU pid " + std::to_string(pid) +
-                                    ", left half-started without a record");
-        if (auto orphan = qemu::process::attach(io_.get_executor(), pid); orphan && orphan->send_signal(SIGKILL))
-          co_await orphan->wait_exit();
-      }
-      log(log_level::warning, "state dir " + store_.guest_dir(name).string() + " unreadable (" +
-                                  record.error().message + "): removing it");
-      (void)store_.remove(name);
+      co_await handle_recordless(name, record.error());
       continue;
     }
     // The definition as it is now in the config dir, else the one QEMU runs.
