@@ -25,7 +25,7 @@ error not_responding(const guest& g, std::string_view operation, bool sent, std:
 
 // Succeeds when g's QEMU runs and answers query-status within `timeout`.
 boost::asio::awaitable<result<void>> check_responding(guest& g, std::string_view operation,
-                                                      std::chrono::milliseconds timeout = std::chrono::seconds(2));
+                                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // A command's failure as the operator should read it: no reply in time is
 // not_responding (sent); any other error is returned as it is.

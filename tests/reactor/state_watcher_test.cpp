@@ -55,11 +55,14 @@ BOOST_AUTO_TEST_CASE(nothing_vanishing_means_no_check) {
   BOOST_TEST(f.checks == 0);
 }
 
-BOOST_AUTO_TEST_CASE(an_rm_rf_is_one_check) {
+BOOST_AUTO_TEST_CASE(an_rm_rf_is_a_check_not_one_per_event) {
   fixture f;
   fs::remove_all(f.dir / "state");
   f.run(400ms);
-  BOOST_TEST(f.checks == 1);
+  // Four events (a file, a folder, the state dir, and its watch going); one
+  // check, two at most when the machine is slow enough to split the burst.
+  BOOST_TEST(f.checks >= 1);
+  BOOST_TEST(f.checks <= 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_deleted_file_in_a_guest_folder_is_a_check) {
@@ -67,6 +70,11 @@ BOOST_AUTO_TEST_CASE(a_deleted_file_in_a_guest_folder_is_a_check) {
   fs::remove(f.dir / "state" / "g1" / "record.json");
   f.run(400ms);
   BOOST_TEST(f.checks == 1);
+  // A file renamed away (what an editor or mv does) too.
+  std::ofstream(f.dir / "state" / "g1" / "domain.xml") << "x";
+  fs::rename(f.dir / "state" / "g1" / "domain.xml", f.dir / "elsewhere.xml");
+  f.run(400ms);
+  BOOST_TEST(f.checks == 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_directory_renamed_away_is_a_check) {
@@ -80,13 +88,18 @@ BOOST_AUTO_TEST_CASE(a_recreated_directory_is_watched_again_when_the_owner_says_
   fixture f;
   fs::remove_all(f.dir / "state");
   f.run(400ms);
-  BOOST_TEST_REQUIRE(f.checks == 1);
+  BOOST_TEST_REQUIRE(f.checks >= 1);
+  const int before = f.checks;
   fs::create_directories(f.dir / "state");
-  f.watcher->watch({f.dir / "state"});
   std::ofstream(f.dir / "state" / "x") << "x";
   fs::remove(f.dir / "state" / "x");
   f.run(400ms);
-  BOOST_TEST(f.checks == 2);
+  BOOST_TEST(f.checks == before);  // the new directory is not watched yet
+  f.watcher->watch({f.dir / "state"});
+  std::ofstream(f.dir / "state" / "y") << "y";
+  fs::remove(f.dir / "state" / "y");
+  f.run(400ms);
+  BOOST_TEST(f.checks == before + 1);
 }
 
 BOOST_AUTO_TEST_CASE(the_poll_checks_without_events) {
