@@ -42,16 +42,24 @@ std::vector<pid_t> qemus_of(const std::string& name) {
   return found;
 }
 
-// Every task file under the guest's cgroup and the tids in it.
-std::map<std::string, std::set<std::string>> cgroup_tasks(const std::string& name) {
+// The vCPU groups' task files under the guest's cgroup and the tids in each
+// (the emulator group's threads come and go with QEMU's worker pool).
+std::map<std::string, std::set<std::string>> vcpu_cgroup_tasks(const std::string& name) {
   std::map<std::string, std::set<std::string>> out;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(cpuset_root / name, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename() != "tasks") continue;
-    std::istringstream in(read_text(it->path()));
-    for (std::string tid; in >> tid;) out[it->path().string()].insert(tid);
+  for (const auto& group : fs::directory_iterator(cpuset_root / name, ec)) {
+    if (group.path().filename().string().rfind("vcpu", 0) != 0) continue;
+    std::istringstream in(read_text(group.path() / "tasks"));
+    for (std::string tid; in >> tid;) out[group.path().string()].insert(tid);
   }
   return out;
+}
+
+bool in_emulator_group(const std::string& name, pid_t pid) {
+  std::istringstream in(read_text(cpuset_root / name / "emulator" / "tasks"));
+  for (std::string tid; in >> tid;)
+    if (tid == std::to_string(pid)) return true;
+  return false;
 }
 
 // Runs vnumad in the foreground with `args` and returns its exit status and
@@ -109,8 +117,9 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_ref
   d.define(g);
   BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
   const pid_t qemu = d.guest_pid(g.name).value();
-  const auto tasks_before = cgroup_tasks(g.name);
-  BOOST_TEST_REQUIRE(!tasks_before.empty(), "no tasks under " << (cpuset_root / g.name));
+  const auto tasks_before = vcpu_cgroup_tasks(g.name);
+  BOOST_TEST_REQUIRE(tasks_before.size() == 2u, "no vCPU groups under " << (cpuset_root / g.name));
+  BOOST_TEST_REQUIRE(in_emulator_group(g.name, qemu));
 
   // The same state dir: refused, naming the dir and the first daemon's pid.
   {
@@ -136,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_ref
   // The first daemon's guest is untouched: same QEMU, same threads in the same groups.
   BOOST_TEST(pid_alive(qemu));
   BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});
-  BOOST_TEST(cgroup_tasks(g.name) == tasks_before);
+  BOOST_TEST(vcpu_cgroup_tasks(g.name) == tasks_before);
+  BOOST_TEST(in_emulator_group(g.name, qemu));
   BOOST_TEST(d.state(g.name) == "running");
 }
 
@@ -157,7 +167,7 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
   BOOST_TEST(wait_until([&] { return fs::exists(guest_dir / "record.json"); }, 10s), d.daemon_log());
   BOOST_TEST(fs::exists(guest_dir / "domain.xml"));
   BOOST_TEST(fs::is_socket(guest_dir / "qmp.sock"));
-  BOOST_TEST(d.read_pid(g.name) == std::optional<pid_t>(qemu));
+  BOOST_TEST(d.read_pid(g.name).value_or(-1) == qemu);
   BOOST_TEST(d.state(g.name) == "running");
   // Loudly: an error line naming what vanished and what came back.
   const std::string log = d.daemon_log();
@@ -170,7 +180,7 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
   BOOST_TEST_REQUIRE(pid_alive(qemu));
   d.start();
   BOOST_TEST_REQUIRE(d.wait_state(g.name, "running", 30s), d.daemon_log());
-  BOOST_TEST(d.guest_pid(g.name) == std::optional<pid_t>(qemu));
+  BOOST_TEST(d.guest_pid(g.name).value_or(-1) == qemu);
   BOOST_TEST(d.daemon_log().find("re-attached to QEMU pid " + std::to_string(qemu)) != std::string::npos);
   std::this_thread::sleep_for(3s);  // a duplicate start would have spawned by now
   BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});

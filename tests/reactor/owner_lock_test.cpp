@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 using namespace vnumad;
 using namespace vnumad::reactor;
@@ -40,6 +41,9 @@ pid_t lock_in_child(const fs::path& dir, int& release_fd) {
   BOOST_TEST_REQUIRE(::pipe(release) == 0);
   pid_t pid = ::fork();
   if (pid == 0) {
+    // Only the parent may hold the write end: its close is the release.
+    ::close(release[1]);
+    ::close(ready[0]);
     auto lock = owner_lock::take(dir, "state dir");
     char c = lock ? 'y' : 'n';
     (void)::write(ready[1], &c, 1);
@@ -68,7 +72,7 @@ BOOST_AUTO_TEST_CASE(a_second_taker_is_refused_naming_the_path_and_the_holder) {
   BOOST_TEST(second.error().message.find("state dir " + dir.path.string() + " is locked by another vnumad (pid " +
                                          std::to_string(holder) + ")") != std::string::npos,
              second.error().message);
-  BOOST_TEST(flock_holder(dir.path) == std::optional<pid_t>(holder));
+  BOOST_TEST(flock_holder(dir.path).value_or(-1) == holder);
   // The lock goes with its holder, however it ends.
   ::close(release);
   int status = 0;
@@ -87,6 +91,13 @@ BOOST_AUTO_TEST_CASE(children_do_not_inherit_the_lock) {
   if (child == 0) {
     ::execl("/bin/sleep", "sleep", "30", nullptr);
     ::_exit(127);
+  }
+  // Until exec the child shares the fd (CLOEXEC acts at exec): wait for it.
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream comm("/proc/" + std::to_string(child) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "sleep") break;
+    ::usleep(20 * 1000);
   }
   // Dropped by us while the exec'd child runs: free, unless the child has it.
   lock = owner_lock{};
@@ -119,12 +130,12 @@ BOOST_AUTO_TEST_CASE(a_missing_directory_is_an_io_error_naming_it) {
 }
 
 BOOST_AUTO_TEST_CASE(proc_locks_lines_are_matched_by_device_and_inode) {
-  BOOST_TEST(parse_proc_locks_line("1: FLOCK  ADVISORY  WRITE 4242 00:1d:8142 0 EOF", 0, 0x1d, 8142) ==
-             std::optional<pid_t>(4242));
+  BOOST_TEST(parse_proc_locks_line("1: FLOCK  ADVISORY  WRITE 4242 00:1d:8142 0 EOF", 0, 0x1d, 8142).value_or(-1) ==
+             4242);
   BOOST_TEST(!parse_proc_locks_line("1: FLOCK  ADVISORY  WRITE 4242 00:1d:8142 0 EOF", 0, 0x1d, 8143));
   BOOST_TEST(!parse_proc_locks_line("1: FLOCK  ADVISORY  WRITE 4242 00:1e:8142 0 EOF", 0, 0x1d, 8142));
   BOOST_TEST(!parse_proc_locks_line("1: -> FLOCK  ADVISORY  WRITE 4243 00:1d:8142 0 EOF", 0, 0x1d, 8142));
-  BOOST_TEST(parse_proc_locks_line("12: POSIX  ADVISORY  WRITE 77 fd:01:123456 0 EOF", 0xfd, 1, 123456) ==
-             std::optional<pid_t>(77));
+  BOOST_TEST(parse_proc_locks_line("12: POSIX  ADVISORY  WRITE 77 fd:01:123456 0 EOF", 0xfd, 1, 123456).value_or(-1) ==
+             77);
   BOOST_TEST(!parse_proc_locks_line("garbage", 0, 0, 0));
 }
