@@ -345,12 +345,6 @@ awaitable<result<void>> guest::attach(guest_record record) {
   co_return result<void>{};
 }
 
-void guest::keep_qmp_socket_spare() {
-  if (auto kept = ctx_.store.keep_qmp_socket(name()); !kept)
-    log_guest(log_level::warning, name(),
-              kept.error().message + ": a state dir deleted while it runs cannot get its QMP socket back");
-}
-
 result<void> guest::save_record() {
   // A QEMU that died meanwhile has had its state dir removed: do not recreate it.
   if (!process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");

@@ -307,27 +307,6 @@ awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
   co_return co_await start();
 }
 
-std::vector<std::string> guest::restore_state() {
-  std::vector<std::string> restored;
-  // Only a guest past its start: until then its record and QMP socket do not
-  // exist yet by design (the start pipeline writes them).
-  if (!process_ || state_ == guest_state::starting) return restored;
-  const auto dir = ctx_.store.guest_dir(name());
-  std::error_code ec;
-  if (!std::filesystem::exists(dir / "record.json", ec) || !std::filesystem::exists(dir / "domain.xml", ec)) {
-    if (auto saved = save_record(); saved)
-      restored.push_back((dir / "record.json").string() + " and domain.xml");
-    else
-      log_error("cannot recreate its state record: " + saved.error().message);
-  }
-  auto socket = ctx_.store.restore_qmp_socket(name());
-  if (!socket)
-    log_error("cannot recreate its QMP socket: " + socket.error().message);
-  else if (!socket->empty())
-    restored.push_back(*socket);
-  return restored;
-}
-
 void guest::detach() {
   ++generation_;  // watchers and event callbacks of this run stop acting
   backoff_.cancel();
