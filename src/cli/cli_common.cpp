@@ -18,6 +18,7 @@ int exit_code_for(const error& e) {
     case errc::process_failed:
     case errc::permission_denied:
     case errc::cancelled:
+    case errc::not_responding:
     case errc::busy:
       return exit_failure;
     default:

@@ -114,8 +114,12 @@ result<json::object> control_client::next_event(std::chrono::milliseconds timeou
 }
 
 errc errc_from_name(std::string_view name) {
-  for (int i = 0; i <= static_cast<int>(errc::cancelled); ++i)
-    if (to_string(static_cast<errc>(i)) == name) return static_cast<errc>(i);
+  // Every kind has a name; the first value without one ends the list.
+  for (int i = 0;; ++i) {
+    std::string_view known = to_string(static_cast<errc>(i));
+    if (known == "unknown") break;
+    if (known == name) return static_cast<errc>(i);
+  }
   return errc::protocol_error;
 }
 

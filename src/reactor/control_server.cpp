@@ -129,6 +129,29 @@ void control_server::start() {
       asio::co_spawn(io_, [this, l]() -> awaitable<void> { co_await accept_loop(*l); }, asio::detached);
 }
 
+std::vector<std::filesystem::path> control_server::rebind_missing() {
+  std::vector<std::filesystem::path> rebound;
+  auto rebind = [&](listener& l, const std::filesystem::path& path, mode_t mode, std::optional<gid_t> group) {
+    struct stat st {};
+    if (!l.acceptor || ::lstat(path.c_str(), &st) == 0) return;
+    auto fresh = bind_socket(io_, path, mode, group);
+    if (!fresh) return;  // tried again on the next check
+    boost::system::error_code ignored;
+    l.acceptor->close(ignored);
+    retired_.push_back(std::move(l.acceptor));
+    l.acceptor = std::move(*fresh);
+    // The old loop ends at its next wake-up (generation_of), the new one
+    // accepts on the fresh socket.
+    ++l.generation;
+    l.slot_freed.cancel();
+    asio::co_spawn(io_, [this, &l]() -> awaitable<void> { co_await accept_loop(l); }, asio::detached);
+    rebound.push_back(path);
+  };
+  rebind(rw_, options_.path, options_.rw_group ? 0660 : 0600, options_.rw_group);
+  if (options_.readonly_path) rebind(ro_, *options_.readonly_path, 0666, std::nullopt);
+  return rebound;
+}
+
 void control_server::stop() {
   *stopped_ = true;
   boost::system::error_code ignored;
@@ -136,6 +159,7 @@ void control_server::stop() {
     if (l->acceptor) l->acceptor->close(ignored);
     l->slot_freed.cancel();
   }
+  for (const auto& old : retired_) old->close(ignored);
   for (const auto& s : sessions_) {
     s->on_closed = nullptr;  // the server may be gone when the writer finishes
     s->close();
@@ -183,6 +207,8 @@ void control_server::shed_one_connection(listener& l) {
 
 awaitable<void> control_server::accept_loop(listener& l) {
   const std::shared_ptr<bool> stopped = stopped_;
+  const unsigned generation = l.generation;  // a rebound socket gets a new loop
+  auto done = [&] { return *stopped || l.generation != generation; };
   auto backoff = first_backoff;
   bool failing = false;
   asio::steady_timer pause(io_);
@@ -195,12 +221,12 @@ awaitable<void> control_server::accept_loop(listener& l) {
       l.full_logged = true;
       l.slot_freed.expires_at(std::chrono::steady_clock::time_point::max());
       co_await l.slot_freed.async_wait(asio::as_tuple(use_awaitable));
-      if (*stopped) co_return;
+      if (done()) co_return;
       continue;
     }
     if (l.clients <= max_clients_ / 2) l.full_logged = false;
     auto [ec, socket] = co_await l.acceptor->async_accept(asio::as_tuple(use_awaitable));
-    if (*stopped) co_return;
+    if (done()) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || !l.acceptor->is_open()) co_return;
       if (out_of_fds(ec)) shed_one_connection(l);
@@ -210,7 +236,7 @@ awaitable<void> control_server::accept_loop(listener& l) {
       failing = true;
       pause.expires_after(backoff);
       co_await pause.async_wait(asio::as_tuple(use_awaitable));
-      if (*stopped) co_return;
+      if (done()) co_return;
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_backoff);
       continue;
     }

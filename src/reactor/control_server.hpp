@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <vector>
 #include <string>
 #include <sys/types.h>
 
@@ -79,6 +80,10 @@ class control_server {
   result<void> open();
   // Starts accepting; returns at once.
   void start();
+  // Listens again on each socket whose file is gone (deleted while the
+  // daemon runs: clients could no longer connect). Returns the paths bound
+  // again; clients already connected keep their sessions.
+  std::vector<std::filesystem::path> rebind_missing();
   // Closes the listening sockets and every client.
   void stop();
   // Sends an event to every client that asked for "events".
@@ -104,6 +109,7 @@ class control_server {
     std::map<uid_t, std::size_t> per_uid;
     boost::asio::steady_timer slot_freed;  // cancelled when a client of this socket leaves
     bool full_logged = false;
+    unsigned generation = 0;               // bumped when rebind_missing() replaces the acceptor
   };
   boost::asio::awaitable<void> accept_loop(listener& l);
   void admit(listener& l, boost::asio::local::stream_protocol::socket socket);
@@ -121,6 +127,9 @@ class control_server {
   // touching a server that may be gone by the time they resume.
   std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
   std::set<std::shared_ptr<session>> sessions_;
+  // Acceptors replaced by rebind_missing(), closed; kept until the server
+  // goes because their accept loops still refer to them until they return.
+  std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> retired_;
 };
 
 // Reads the peer of a connected unix socket.

@@ -52,6 +52,9 @@ void daemon::start_watchdog() {
 
 awaitable<result<void>> daemon::start() {
   const auto& cfg = options_.cfg;
+  // One owner (owner_lock.hpp), before anything of the state dir is read or
+  // a socket replaced: a second daemon stops here, naming the first.
+  if (auto owned = lock_state_dir(); !owned) co_return owned.error();
   auto host = options_.topology_file ? vnuma::load_topology_xml(*options_.topology_file) : vnuma::load_live_topology();
   if (!host) co_return host.error();
   host_ = std::move(*host);
@@ -71,6 +74,11 @@ awaitable<result<void>> daemon::start() {
   // Under systemd the guests live in machine scopes (cgroup/machine_scope.hpp);
   // a configured cgroup_root keeps vnumad's own tree there.
   const bool machine_scopes = cfg.cgroup_root.empty() && cgroup::systemd_manages_cgroups();
+  // Its own tree is locked so that two daemons never share it; machine scopes
+  // are systemd's, one per guest name, and need no lock of ours (creating
+  // <root>/vnumad there would write outside what systemd delegated).
+  if (!machine_scopes)
+    if (auto owned = lock_cgroup_dir(*cgroups); !owned) co_return owned.error();
   log(log_level::info, "host: " + std::to_string(host_.nodes.size()) + " NUMA node(s), " +
                            std::to_string(host_.all_cpus().size()) + " CPUs; cgroups: " +
                            (machine_scopes ? std::string("systemd machine scopes (machine.slice/machine-<guest>.scope)")
@@ -123,6 +131,10 @@ awaitable<result<void>> daemon::start() {
       });
 
   co_await reattach_all();
+  report_unsupervised();
+  state_watcher_ = std::make_unique<state_watcher>(io_, [this] { check_own_files(); });
+  if (auto watching = state_watcher_->start(); !watching) co_return watching.error();
+  check_own_files();  // arms its watches
 
   watcher_ = std::make_unique<config_watcher>(io_, cfg.config_dir, [this](const config_event& e) {
     fs::path path = e.path;
@@ -146,6 +158,7 @@ void daemon::stop() {
   notify_systemd("STOPPING=1");
   watchdog_.cancel();
   if (watcher_) watcher_->stop();
+  if (state_watcher_) state_watcher_->stop();
   if (control_) control_->stop();
   if (signals_) signals_->stop();
   for (auto& [name, g] : guests_) g->detach();
@@ -155,17 +168,7 @@ awaitable<void> daemon::reattach_all() {
   for (const auto& name : store_.list()) {
     auto record = store_.load(name);
     if (!record) {
-      // A daemon killed between spawning QEMU and saving the record leaves a
-      // paused QEMU and no record. Its QMP socket path is ours alone.
-      for (pid_t pid : qemu::find_qemu_processes("path=" + store_.qmp_socket(name).string() + ",")) {
-        log(log_level::warning, "guest '" + name + "': killing QEMU pid " + std::to_string(pid) +
-                                    ", left half-started without a record");
-        if (auto orphan = qemu::process::attach(io_.get_executor(), pid); orphan && orphan->send_signal(SIGKILL))
-          co_await orphan->wait_exit();
-      }
-      log(log_level::warning, "state dir " + store_.guest_dir(name).string() + " unreadable (" +
-                                  record.error().message + "): removing it");
-      (void)store_.remove(name);
+      co_await handle_recordless(name, record.error());
       continue;
     }
     // The definition as it is now in the config dir, else the one QEMU runs.

@@ -8,8 +8,10 @@
 #include "reactor/config_watcher.hpp"
 #include "reactor/control_server.hpp"
 #include "reactor/guest.hpp"
+#include "reactor/owner_lock.hpp"
 #include "reactor/signals.hpp"
 #include "reactor/state_store.hpp"
+#include "reactor/state_watcher.hpp"
 #include "vnuma/host_topology.hpp"
 #include "vnuma/ledger.hpp"
 
@@ -61,6 +63,18 @@ class daemon {
 
  private:
   boost::asio::awaitable<void> reattach_all();
+  // A state-dir folder without a readable record whose QEMU still runs:
+  // killed when it never ran (half-started), else reported unsupervised.
+  boost::asio::awaitable<void> handle_recordless(const std::string& name, const error& why);
+  // One daemon, one owner (daemon_own_files.cpp): the state dir's lock, taken
+  // at start and again when the dir was deleted and is made anew.
+  result<void> lock_state_dir();
+  result<void> lock_cgroup_dir(const cgroup::cgroup_fs& cgroups);
+  // QEMUs of this state dir that no guest supervises, each logged as an error.
+  void report_unsupervised();
+  // Recreates what vanished of the state dir and the control sockets, logs
+  // it, and re-arms the state watcher on the directories as they are now.
+  void check_own_files();
   void notify_systemd(const std::string& state) const;
   void publish(boost::json::object event);
   void start_watchdog();
@@ -70,6 +84,9 @@ class daemon {
   vnuma::host_topology host_;
   std::unique_ptr<vnuma::ledger> ledger_;
   state_store store_;
+  owner_lock state_lock_;
+  owner_lock cgroup_lock_;
+  std::unique_ptr<state_watcher> state_watcher_;
   std::unique_ptr<guest_context> context_;
   std::unique_ptr<control_server> control_;
   std::unique_ptr<config_watcher> watcher_;

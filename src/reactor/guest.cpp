@@ -81,6 +81,17 @@ void guest::set_state(guest_state s, std::string_view reason) {
 
 awaitable<result<void>> guest::start() {
   if (process_) co_return make_error(errc::busy, "guest '" + name() + "' is already running");
+  // Never a second QEMU: one of ours may run this guest without a state
+  // record (its state dir deleted while no daemon ran); see qemu_scan.hpp.
+  for (pid_t other : qemu::find_qemu_processes("path=" + ctx_.store.qmp_socket(name()).string() + ",")) {
+    auto refused = make_error(errc::already_exists,
+                              "guest '" + name() + "': QEMU pid " + std::to_string(other) +
+                                  " already runs it unsupervised (no state record): not starting a second one; "
+                                  "stop that QEMU (kill " + std::to_string(other) + "), then vnumactl start " + name());
+    log_error(refused.message);
+    set_state(guest_state::shut_off, refused.message);
+    co_return refused;
+  }
   backoff_.cancel();
   busy_ = true;
   qemu_died_during_start_ = false;
@@ -237,6 +248,7 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
     if (auto& c = std::get<0>(connected); !c) co_return c.error();
   }
   if (auto negotiated = co_await qmp_->negotiate(ctx_.cfg.qmp_timeout); !negotiated) co_return negotiated.error();
+  keep_qmp_socket_spare();
   std::uint64_t generation = generation_;
   qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
@@ -321,6 +333,7 @@ awaitable<result<void>> guest::attach(guest_record record) {
   };
   if (auto c = co_await qmp_->connect(ctx_.store.qmp_socket(name()).string(), 5s); !c) co_return fail(c.error());
   if (auto n = co_await qmp_->negotiate(5s); !n) co_return fail(n.error());
+  keep_qmp_socket_spare();
   std::uint64_t generation = generation_;
   qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
     if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);

@@ -94,6 +94,11 @@ class guest : public std::enable_shared_from_this<guest> {
   std::vector<std::string> set_definition(config::domain d, bool track_pending = true);
   // Stops supervising without touching QEMU (daemon shutdown: guests live on).
   void detach();
+  // The state dir lost this running guest's files (deleted while the daemon
+  // runs): writes record.json and domain.xml again and links the QMP socket
+  // back from its spare link. Returns what it recreated (empty: nothing was
+  // missing).
+  std::vector<std::string> restore_state();
 
   // dominfo: state, pid, vCPUs, memory, cells -> host nodes, pending changes.
   boost::json::object info() const;
@@ -129,6 +134,7 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<result<void>> pin_all();
   result<void> apply_pins();  // the ledger's pins onto the known threads
   void announce_dedicated_change(bool held_dedicated);
+  void keep_qmp_socket_spare();  // state_store::keep_qmp_socket, logged when it fails
   void watch(std::uint64_t generation);
   void on_qmp_event(const qmp::qmp_event& event);
   void on_exit(std::optional<int> status);

@@ -7,6 +7,7 @@
 #include "config/units.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/qemu_responsive.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -264,25 +265,35 @@ awaitable<result<void>> guest::destroy() {
   co_return co_await stop_qemu(false, 0s);
 }
 
+// Each asks QEMU first (qemu_responsive.hpp): a stopped QEMU gets nothing
+// it could act on later, and a command that then goes unanswered is reported
+// as one that may still take effect.
 awaitable<result<void>> guest::reboot() {
   if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (auto answering = co_await check_responding(*this, "reboot"); !answering) co_return answering.error();
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
   auto reset = co_await qmp_->execute(qmp::system_reset(), 5s);
-  if (!reset) co_return reset.error();
+  if (!reset) co_return explain_unanswered(*this, "reboot (system_reset)", reset.error());
   co_return result<void>{};
 }
 
 awaitable<result<void>> guest::suspend() {
   if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (auto answering = co_await check_responding(*this, "suspend"); !answering) co_return answering.error();
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
   auto stopped = co_await qmp_->execute(qmp::stop(), 5s);
-  if (!stopped) co_return stopped.error();
+  // A late STOP event still marks the guest paused (on_qmp_event).
+  if (!stopped) co_return explain_unanswered(*this, "suspend (stop)", stopped.error());
   set_state(guest_state::paused);
   co_return result<void>{};
 }
 
 awaitable<result<void>> guest::resume() {
   if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (auto answering = co_await check_responding(*this, "resume"); !answering) co_return answering.error();
+  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
   auto resumed = co_await qmp_->execute(qmp::cont(), 5s);
-  if (!resumed) co_return resumed.error();
+  if (!resumed) co_return explain_unanswered(*this, "resume (cont)", resumed.error());
   set_state(guest_state::running);
   co_return result<void>{};
 }

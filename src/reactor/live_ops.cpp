@@ -9,6 +9,7 @@
 #include "qmp/qmp_commands.hpp"
 #include "reactor/control_args.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/qemu_responsive.hpp"
 #include "vnuma/hotplug_order.hpp"
 
 #include <boost/json.hpp>
@@ -134,6 +135,8 @@ result<json::value> vcpu_info(guest& g) {
 
 awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono::milliseconds unplug_timeout) {
   if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  if (auto answering = co_await check_responding(g, "setvcpus"); !answering) co_return answering.error();
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
   config::domain& d = g.running_domain_mutable();
   if (target < 1 || target > d.vcpu.max)
     co_return make_error(errc::invalid_value, "setvcpus " + std::to_string(target) + ": guest '" + g.name() +
@@ -198,6 +201,8 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
     for (unsigned v : plan.remove) {
       auto deleting = co_await g.qmp()->execute(qmp::device_del("vcpu" + std::to_string(v)), 10s);
       if (run.lost()) co_return run.died("setvcpus (device_del of vCPU " + std::to_string(v) + ")");
+      if (!deleting && deleting.error().code == errc::timeout)
+        co_return explain_unanswered(g, "setvcpus (device_del of vCPU " + std::to_string(v) + ")", deleting.error());
       if (!deleting) {
         refused.push_back(json::object{{"vcpu", v}, {"reason", deleting.error().message}});
         continue;
@@ -205,6 +210,13 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
       asked.insert("vcpu" + std::to_string(v));
     }
     auto deleted = co_await wait_deleted(*g.qmp(), asked, unplug_timeout);
+    if (run.lost()) co_return run.died("setvcpus");
+    // A QEMU that stopped answering meanwhile never refused: the unplug it
+    // was asked for may still happen (DEVICE_DELETED then updates the domain).
+    if (deleted.size() < asked.size())
+      if (auto answering = co_await check_responding(g, "setvcpus"); !answering)
+        co_return not_responding(g, "setvcpus (device_del)", true,
+                                 std::to_string(asked.size() - deleted.size()) + " vCPU unplug(s) unanswered");
     if (run.lost()) co_return run.died("setvcpus");
     for (unsigned v : plan.remove) {
       std::string id = "vcpu" + std::to_string(v);
@@ -237,6 +249,8 @@ awaitable<result<json::value>> set_vcpus(guest& g, unsigned target, std::chrono:
 }
 
 awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint64_t bytes) {
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  if (auto answering = co_await check_responding(g, "attach-memory"); !answering) co_return answering.error();
   if (!g.is_active() || !g.qmp()) co_return not_running(g);
   config::domain& d = g.running_domain_mutable();
   if (!d.max_memory_slots || !d.max_memory_bytes)
@@ -315,6 +329,8 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
 }
 
 awaitable<result<json::value>> detach_memory(guest& g, const std::string& dimm_id, std::chrono::milliseconds timeout) {
+  if (!g.is_active() || !g.qmp()) co_return not_running(g);
+  if (auto answering = co_await check_responding(g, "detach-memory"); !answering) co_return answering.error();
   if (!g.is_active() || !g.qmp()) co_return not_running(g);
   config::domain& d = g.running_domain_mutable();
   auto it = std::find_if(d.devices.memory_devices.begin(), d.devices.memory_devices.end(),

@@ -103,8 +103,44 @@ std::vector<std::string> state_store::list() const {
   return names;
 }
 
+fs::path state_store::qmp_socket_spare(std::string_view name) const {
+  fs::path root = root_.lexically_normal();
+  if (!root.has_filename()) root = root.parent_path();  // a trailing '/'
+  return root.parent_path() / ("." + root.filename().string() + "-qmp") / (std::string(name) + ".sock");
+}
+
+result<void> state_store::keep_qmp_socket(std::string_view name) const {
+  const fs::path spare = qmp_socket_spare(name);
+  std::error_code ec;
+  fs::create_directories(spare.parent_path(), ec);
+  if (ec) return make_error(errc::io_error, spare.parent_path().string() + ": cannot create: " + ec.message());
+  fs::permissions(spare.parent_path(), fs::perms::owner_all, ec);
+  fs::remove(spare, ec);
+  fs::create_hard_link(qmp_socket(name), spare, ec);
+  if (ec) return make_error(errc::io_error, "cannot link " + qmp_socket(name).string() + " to " + spare.string() + ": " + ec.message());
+  return {};
+}
+
+result<std::string> state_store::restore_qmp_socket(std::string_view name) const {
+  const fs::path socket = qmp_socket(name);
+  const fs::path spare = qmp_socket_spare(name);
+  std::error_code ec;
+  const bool have_socket = fs::is_socket(fs::symlink_status(socket, ec));
+  const bool have_spare = fs::is_socket(fs::symlink_status(spare, ec));
+  if (have_socket == have_spare) return std::string();  // both there, or nothing to restore from
+  if (!have_socket) {
+    if (auto ok = prepare(name); !ok) return ok.error();
+    fs::create_hard_link(spare, socket, ec);
+    if (ec) return make_error(errc::io_error, "cannot link " + spare.string() + " back to " + socket.string() + ": " + ec.message());
+    return socket.string() + " (from " + spare.string() + ")";
+  }
+  if (auto kept = keep_qmp_socket(name); !kept) return kept.error();
+  return spare.string();
+}
+
 result<void> state_store::remove(std::string_view name) const {
   std::error_code ec;
+  fs::remove(qmp_socket_spare(name), ec);
   fs::remove_all(guest_dir(name), ec);
   if (ec) return make_error(errc::io_error, guest_dir(name).string() + ": cannot remove: " + ec.message());
   return {};

@@ -4,6 +4,10 @@
 //   <root>/<guest>/record.json   written last, atomically (rename)
 //   <root>/<guest>/domain.xml    the expanded domain QEMU runs
 //   <root>/<guest>/qmp.sock      QEMU's QMP socket
+// and, beside the root, a second hard link to each QMP socket, so that a
+// state dir deleted while guests run can be rebuilt with sockets QEMU still
+// listens on (QEMU cannot be given a new monitor socket while it runs):
+//   <root's parent>/.<root's name>-qmp/<guest>.sock
 #pragma once
 
 #include "util/error.hpp"
@@ -41,6 +45,14 @@ class state_store {
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path guest_dir(std::string_view name) const { return root_ / name; }
   std::filesystem::path qmp_socket(std::string_view name) const { return guest_dir(name) / "qmp.sock"; }
+  std::filesystem::path qmp_socket_spare(std::string_view name) const;
+
+  // Links qmp.sock to its spare (replacing an older spare). EXDEV when the
+  // root is a mount point of its own: the caller logs it; nothing else fails.
+  result<void> keep_qmp_socket(std::string_view name) const;
+  // Whichever of qmp.sock and its spare is missing is linked again from the
+  // other. Returns the path it recreated, or "" when neither was missing.
+  result<std::string> restore_qmp_socket(std::string_view name) const;
 
   // Creates the root (0755) and the guest's folder (0700).
   result<void> prepare(std::string_view name) const;
@@ -49,6 +61,7 @@ class state_store {
   result<guest_record> load(std::string_view name) const;
   // Folders under the root, whether or not they hold a complete record.
   std::vector<std::string> list() const;
+  // The guest's folder and its spare QMP link.
   result<void> remove(std::string_view name) const;
 
  private:

@@ -30,6 +30,7 @@ std::string_view to_string(errc code) {
     case errc::process_failed: return "process_failed";
     case errc::permission_denied: return "permission_denied";
     case errc::cancelled: return "cancelled";
+    case errc::not_responding: return "not_responding";
   }
   return "unknown";
 }

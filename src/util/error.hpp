@@ -39,6 +39,7 @@ enum class errc {
   process_failed,                // a child process failed to start or died
   permission_denied,             // peer credentials or file modes refused
   cancelled,                     // the operation was abandoned (guest died, shutdown)
+  not_responding,                // QEMU does not answer (stopped by a signal, hung): not a refusal
 };
 
 std::string_view to_string(errc code);
