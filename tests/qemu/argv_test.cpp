@@ -245,7 +245,7 @@ BOOST_AUTO_TEST_CASE(locked_memory_and_no_self_drop) {
   BOOST_TEST(value_of(*argv, "-overcommit") == "mem-lock=on");
   // vnumad starts QEMU as its user already: QEMU never changes credentials,
   // so the sandbox denies it.
-  BOOST_TEST((std::find(argv->begin(), argv->end(), "-run-with") == argv->end()));
+  BOOST_TEST(!contains(*argv, "-run-with"));
   BOOST_TEST(value_of(*argv, "-sandbox") == "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 }
 
