@@ -61,3 +61,6 @@ SRC
       -t bookworm-backports qemu-system-x86 >/dev/null
   fi
 fi
+
+# The unprivileged user QEMU runs as (vnumad.conf runas, default vnumad-qemu).
+"$(dirname "$0")/make-qemu-user.sh"

@@ -33,7 +33,7 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   add_planning_options(options);
   options.add_options()
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
-      ("qmp", po::value<std::string>(), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qmp.sock)")
+      ("qmp", po::value<std::string>(), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qemu/qmp.sock)")
       ("domain", po::value<std::string>()->required(), "domain XML file");
   po::positional_options_description positional;
   positional.add("domain", 1);
@@ -56,7 +56,7 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   for (const auto& warning : placed->place.warnings) io.err << "vnumactl: warning: " << warning << "\n";
 
   qemu::host_facts facts = qemu::host_facts_for(*host);
-  facts.state_dir = "/run/vnumad/" + domain->name;
+  facts.state_dir = "/run/vnumad/" + domain->name + "/qemu";  // QEMU's own folder (state_store.hpp)
   facts.qmp_socket_path = vm.count("qmp") ? vm["qmp"].as<std::string>() : facts.state_dir + "/qmp.sock";
   if (domain->devices.emulator) facts.qemu_binary = *domain->devices.emulator;
 

@@ -14,11 +14,11 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 18> known_keys{
+constexpr std::array<std::string_view, 19> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
     "log_dir",     "qmp_timeout",      "reserved_memory",
-    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout"};
+    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs"};
 
 std::string valid_keys() {
   std::string out;
@@ -81,6 +81,14 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
   } else if (key == "runas") {
     if (value.empty()) return make_error(errc::invalid_value, what + ": empty user name");
     c.runas = value;
+  } else if (key == "image_dirs") {
+    // Space-separated absolute paths; empty: no image dir (nothing is given).
+    c.image_dirs.clear();
+    std::istringstream words(value);
+    for (std::string word; words >> word;) {
+      VNUMAD_TRY(p, absolute_path(word, what, false));
+      c.image_dirs.push_back(p);
+    }
   } else if (key == "socket_group") {
     if (value.empty()) return make_error(errc::invalid_value, what + ": empty group name");
     c.socket_group = value;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vnumad::config {
 
@@ -29,7 +30,12 @@ struct daemon_config {
   // faults in all guest RAM first.
   std::chrono::seconds qmp_timeout{60};
   std::filesystem::path qemu_binary = "/usr/bin/qemu-system-x86_64";
-  std::optional<std::string> runas;                    // QEMU -runas user
+  // The user QEMU runs as: vnumad drops to it in the forked child before
+  // exec (qemu/qemu_user.hpp). "root" keeps QEMU privileged (logged as a warning).
+  std::string runas = "vnumad-qemu";
+  // Where disk, kernel and initrd images live: files under these dirs are
+  // given to the QEMU user for the guest's life (qemu/file_access.hpp).
+  std::vector<std::filesystem::path> image_dirs = {"/var/lib/vnumad/images"};
   std::optional<std::string> socket_group;             // group allowed read-write on the socket
   std::optional<std::filesystem::path> readonly_socket;
   // Control-socket limits (reactor/control_server.hpp control_limits): clients

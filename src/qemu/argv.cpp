@@ -127,18 +127,12 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
   // ("Can't fork bridge helper: Operation not permitted").
   bool helper = std::any_of(d.devices.interfaces.begin(), d.devices.interfaces.end(),
                             [](const auto& i) { return i.type == "bridge" || i.type == "network"; });
-  // With runas QEMU itself calls setuid/setgid after start-up, which
-  // elevateprivileges=deny (and =children) kills with SIGSYS.
-  const char* elevate = host.runas ? "allow" : "deny";
+  // QEMU never changes its own credentials: vnumad starts it as the runas
+  // user already (qemu/qemu_user.hpp), so setuid/setgid stay denied.
   argv.insert(argv.end(), {"-sandbox",
-                           std::string("on,obsolete=deny,elevateprivileges=") + elevate + ",spawn=" +
+                           std::string("on,obsolete=deny,elevateprivileges=deny,spawn=") +
                                (helper ? "allow" : "deny") + ",resourcecontrol=deny",
                            "-msg", "timestamp=on"});
-  if (host.runas) {
-    auto user = option_value(*host.runas, "runas user");
-    if (!user) return user.error();
-    argv.insert(argv.end(), {"-run-with", "user=" + *user});
-  }
   return argv;
 }
 

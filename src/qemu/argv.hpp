@@ -20,7 +20,9 @@
 //  - huge page backends use the hugetlbfs mount itself as mem-path (QEMU
 //    creates and unlinks its file there), other file backends use
 //    <state_dir>/<backend id>;
-//  - <domain><runas> is -run-with user= (QEMU 10 dropped -runas).
+//  - no -run-with user=: vnumad starts QEMU as its runas user already
+//    (qemu/qemu_user.hpp says why), and passes chardev log files as fds
+//    (qemu/file_access.hpp).
 #pragma once
 
 #include "config/domain.hpp"
@@ -49,7 +51,6 @@ struct host_facts {
   std::uint64_t default_hugepage_bytes = 2 * 1024 * 1024;
   std::string qmp_socket_path;                             // required
   std::string state_dir;                                   // per-guest dir for memory-backend-file paths
-  std::optional<std::string> runas;                        // user QEMU drops privileges to
 };
 
 // Builds argv (argv[0] = host.qemu_binary). Fails with a message naming the

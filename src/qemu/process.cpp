@@ -8,6 +8,8 @@
 #include <numa.h>
 #include <numaif.h>
 #include <signal.h>
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,7 +77,10 @@ struct child_failure {
   int step;
   int err;
 };
-enum child_step { step_setsid, step_stdio, step_cgroup, step_mempolicy, step_exec, step_hold };
+enum child_step {
+  step_setsid, step_stdio, step_hold, step_cgroup, step_mempolicy, step_memlock,
+  step_fds, step_setgroups, step_setgid, step_setuid, step_exec
+};
 
 const char* step_text(int step) {
   switch (step) {
@@ -84,6 +89,11 @@ const char* step_text(int step) {
     case step_cgroup: return "joining the guest's cgroup";
     case step_mempolicy: return "set_mempolicy(MPOL_BIND)";
     case step_hold: return "waiting for the parent's go-ahead";
+    case step_memlock: return "setrlimit(RLIMIT_MEMLOCK)";
+    case step_fds: return "keeping the -add-fd descriptors open";
+    case step_setgroups: return "setgroups";
+    case step_setgid: return "setgid";
+    case step_setuid: return "setuid";
     default: return "exec";
   }
 }
@@ -101,8 +111,20 @@ std::string resolve_binary(const std::string& name) {
 
 // Only async-signal-safe calls from here to exec: the parent may be
 // multi-threaded (libraries), and the child has a copy of its locks.
-[[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report, int cgroup_procs,
-                            const unsigned long* nodemask, unsigned long maxnode, int hold_read, int hold_write) {
+// Everything the child does besides stdio, prepared by the parent.
+struct child_plan {
+  int cgroup_procs = -1;
+  const unsigned long* nodemask = nullptr;
+  unsigned long maxnode = 0;
+  const rlimit* memlock = nullptr;        // set when the current limit is too low
+  const std::vector<int>* inherit_fds = nullptr;
+  const qemu_credentials* run_as = nullptr;
+  int hold_read = -1;                     // set: wait for the parent's byte (before_exec)
+  int hold_write = -1;
+};
+
+[[noreturn]] void run_child(const char* binary, char* const* argv, int devnull, int log, int report,
+                            const child_plan& plan) {
   auto fail = [report](int step) {
     child_failure f{step, errno};
     (void)!::write(report, &f, sizeof f);
@@ -118,28 +140,52 @@ std::string resolve_binary(const std::string& name) {
 
   if (::setsid() < 0) fail(step_setsid);
   if (::dup2(devnull, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) fail(step_stdio);
-  if (hold_read >= 0) {
+  if (plan.hold_read >= 0) {
     // One byte: go on. EOF (the parent gave up or died): stop here.
-    ::close(hold_write);
+    ::close(plan.hold_write);
     char go = 0;
     ssize_t got = -1;
-    while (got < 0 && (got = ::read(hold_read, &go, 1)) < 0 && errno == EINTR) {
+    while (got < 0 && (got = ::read(plan.hold_read, &go, 1)) < 0 && errno == EINTR) {
     }
     if (got != 1) fail(step_hold);
   }
   // "0" is the writer itself; as the child is still single-threaded, that is
   // the whole future QEMU. Before the policy: its nodes must be allowed here.
-  if (cgroup_procs >= 0 && ::write(cgroup_procs, "0", 1) != 1) fail(step_cgroup);
-  if (nodemask && ::set_mempolicy(MPOL_BIND, nodemask, maxnode) != 0) fail(step_mempolicy);
+  if (plan.cgroup_procs >= 0 && ::write(plan.cgroup_procs, "0", 1) != 1) fail(step_cgroup);
+  if (plan.nodemask && ::set_mempolicy(MPOL_BIND, plan.nodemask, plan.maxnode) != 0) fail(step_mempolicy);
+  // While still root: raising the hard limit needs CAP_SYS_RESOURCE.
+  if (plan.memlock && ::setrlimit(RLIMIT_MEMLOCK, plan.memlock) != 0) fail(step_memlock);
   // Everything else the daemon holds (QMP sockets of other guests, the
   // control socket, inotify) must not leak into QEMU. CLOEXEC rather than
   // close: the report pipe has to stay open until exec.
   if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  if (plan.inherit_fds)
+    for (int fd : *plan.inherit_fds)
+      if (::fcntl(fd, F_SETFD, 0) != 0) fail(step_fds);
+  // Groups first, uid last: after setuid nothing else may be dropped. Done
+  // here rather than by QEMU (-run-with user=), which drops only after it has
+  // opened its disks and chardevs as root.
+  if (plan.run_as) {
+    if (::setgroups(plan.run_as->groups.size(), plan.run_as->groups.data()) != 0) fail(step_setgroups);
+    if (::setgid(plan.run_as->gid) != 0) fail(step_setgid);
+    if (::setuid(plan.run_as->uid) != 0) fail(step_setuid);
+  }
   ::execve(binary, argv, environ);
   fail(step_exec);
   ::_exit(127);  // fail() does not return; this tells the compiler
+}
+
+std::string limit_text(rlim_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v) + " bytes"; }
+
+std::string memlock_failure_text(const rlimit& current, const rlimit& wanted, int err) {
+  return "cannot raise RLIMIT_MEMLOCK to " + limit_text(wanted.rlim_cur) +
+         " for a guest with <memoryBacking><locked/> (its memory plus QEMU's own): " + errno_text(err) +
+         "; the limit is " + limit_text(current.rlim_cur) + " (hard " + limit_text(current.rlim_max) +
+         ") and raising the hard limit needs CAP_SYS_RESOURCE, which vnumad lacks. Fix: start vnumad with a "
+         "higher limit (LimitMEMLOCK=infinity in vnumad.service, ulimit -l), or set runas = root in vnumad.conf "
+         "(root locks memory with CAP_IPC_LOCK), or drop <locked/>";
 }
 
 std::string join_argv(const std::vector<std::string>& argv) {
@@ -195,6 +241,24 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
       return make_error(errc::io_error, "cannot open " + options.join_cgroup_procs.string() + ": " + errno_text(errno));
   }
 
+  child_plan plan{.cgroup_procs = cgroup_procs.get(),
+                  .nodemask = mask.empty() ? nullptr : mask.data(),
+                  .maxnode = maxnode,
+                  .inherit_fds = &options.inherit_fds,
+                  .run_as = options.run_as ? &*options.run_as : nullptr};
+  rlimit current{}, wanted{};
+  if (options.memlock_bytes) {
+    ::getrlimit(RLIMIT_MEMLOCK, &current);
+    const rlim_t need = static_cast<rlim_t>(*options.memlock_bytes);
+    if (current.rlim_cur != RLIM_INFINITY && current.rlim_cur < need) {
+      wanted.rlim_cur = need;
+      wanted.rlim_max = current.rlim_max == RLIM_INFINITY || current.rlim_max >= need ? current.rlim_max : need;
+      plan.memlock = &wanted;
+    }
+  }
+  for (int fd : options.inherit_fds)
+    if (fd <= 2) return make_error(errc::invalid_value, "spawn: fd " + std::to_string(fd) + " cannot be passed to QEMU (0-2 are its stdio)");
+
   const std::string header = "vnumad: spawn " + join_argv(options.argv) + "\n";
   (void)!::write(log.get(), header.data(), header.size());
 
@@ -208,13 +272,14 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
     if (::pipe2(hold_fds, O_CLOEXEC) != 0) return make_error(errc::io_error, "pipe2: " + errno_text(errno));
     hold_read.reset(above_stdio(hold_fds[0]));
     hold_write.reset(above_stdio(hold_fds[1]));
+    plan.hold_read = hold_read.get();
+    plan.hold_write = hold_write.get();
   }
 
   const pid_t pid = ::fork();
   if (pid < 0) return make_error(errc::process_failed, "fork for " + binary + ": " + errno_text(errno));
   if (pid == 0)
-    run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(), cgroup_procs.get(),
-              mask.empty() ? nullptr : mask.data(), maxnode, hold_read.get(), hold_write.get());
+    run_child(binary.c_str(), argv.data(), devnull.get(), log.get(), report_write.get(), plan);
 
   report_write.reset();
   if (options.before_exec) {
@@ -240,6 +305,8 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
     ::waitpid(pid, &ignored, 0);
     if (failure.step == step_exec)
       return make_error(errc::process_failed, "cannot execute " + binary + ": " + errno_text(failure.err));
+    if (failure.step == step_memlock)
+      return make_error(errc::permission_denied, memlock_failure_text(current, wanted, failure.err));
     return make_error(errc::process_failed, "starting " + binary + ": " + step_text(failure.step) +
                                                 " failed: " + errno_text(failure.err));
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config/cpuset.hpp"
+#include "qemu/qemu_user.hpp"
 #include "util/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -13,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -44,6 +46,17 @@ struct spawn_options {
   // moves it to the group with the guest's mems. An error kills the child and
   // fails the spawn with that error. Empty: the child does not wait.
   std::function<result<void>(pid_t)> before_exec;
+  // RLIMIT_MEMLOCK (soft and hard) the child sets before it drops privileges,
+  // for a QEMU that locks its memory (-overcommit mem-lock=on) as a user
+  // without CAP_IPC_LOCK. Left alone when the current soft limit suffices; a
+  // hard limit below it needs CAP_SYS_RESOURCE, and without it the spawn fails
+  // with errc::permission_denied saying how to fix it. Unset: inherited.
+  std::optional<std::uint64_t> memlock_bytes;
+  // The user the child becomes before exec (setgroups, setgid, setuid, in
+  // that order). Unset: QEMU keeps the daemon's credentials (root).
+  std::optional<qemu_credentials> run_as;
+  // Open fds (above 2) QEMU inherits, for -add-fd; all others are closed on exec.
+  std::vector<int> inherit_fds;
 };
 
 class process {

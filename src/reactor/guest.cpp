@@ -8,6 +8,7 @@
 #include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/qemu_access.hpp"
 #include "vnuma/live_memory.hpp"
 #include "vnuma/place.hpp"
 
@@ -143,9 +144,13 @@ awaitable<result<void>> guest::run_start_pipeline() {
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
   facts.state_dir = ctx_.store.guest_dir(guest_name).string();
-  facts.runas = ctx_.cfg.runas;
-  auto argv = qemu::build_argv(running_, facts);
+  // what QEMU runs as and may open (given back by store.remove on undo)
+  auto launch = prepare_qemu_launch(ctx_.cfg, ctx_.log_dir, ctx_.store, running_, facts,
+                                    [this](std::string_view w) { log_guest(log_level::warning, name(), std::string(w)); });
+  if (!launch) co_return launch.error();
+  auto argv = qemu::build_argv(launch->files.argv_domain, facts);
   if (!argv) co_return argv.error();
+  argv->insert(argv->end(), launch->files.extra_args.begin(), launch->files.extra_args.end());
   std::error_code ignored;
   std::filesystem::remove(facts.qmp_socket_path, ignored);
 
@@ -180,7 +185,11 @@ awaitable<result<void>> guest::run_start_pipeline() {
   spawn.join_cgroup_procs = join->value_or(std::filesystem::path{});
   if (ctx_.machine_scopes)
     spawn.before_exec = [this, &guest_nodes](pid_t leader) { return enter_machine_scope(leader, guest_nodes); };
+  spawn.run_as = launch->run_as;
+  spawn.memlock_bytes = launch->memlock_bytes;
+  for (const auto& fd : launch->files.fds) spawn.inherit_fds.push_back(fd.get());
   auto proc = qemu::process::spawn(ctx_.io.get_executor(), spawn);
+  launch->files.fds.clear();  // QEMU has its copies
   if (!proc) co_return proc.error();
   process_ = std::move(*proc);
   ++generation_;

@@ -1,5 +1,8 @@
 #include "reactor/state_store.hpp"
 
+#include "qemu/file_grants.hpp"
+#include "reactor/logging.hpp"
+
 #include <boost/json.hpp>
 
 #include <cerrno>
@@ -23,6 +26,8 @@ result<void> write_atomically(const fs::path& path, const std::string& text) {
     out.flush();
     if (!out) return make_error(errc::io_error, tmp.string() + ": write failed: " + std::strerror(errno));
   }
+  std::error_code mode_ec;
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, mode_ec);
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return make_error(errc::io_error, path.string() + ": rename failed: " + ec.message());
@@ -45,8 +50,22 @@ result<void> state_store::prepare(std::string_view name) const {
   if (ec) return make_error(errc::io_error, root_.string() + ": cannot create: " + ec.message());
   fs::create_directories(guest_dir(name), ec);
   if (ec) return make_error(errc::io_error, guest_dir(name).string() + ": cannot create: " + ec.message());
-  fs::permissions(guest_dir(name), fs::perms::owner_all, ec);
+  fs::permissions(guest_dir(name), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   return {};
+}
+
+fs::path state_store::qmp_socket(std::string_view name) const {
+  const fs::path legacy = guest_dir(name) / "qmp.sock";
+  std::error_code ec;
+  if (fs::is_socket(legacy, ec)) return legacy;
+  return qemu_dir(name) / "qmp.sock";
+}
+
+std::vector<fs::path> state_store::grant_files_except(std::string_view name) const {
+  std::vector<fs::path> files;
+  for (const auto& other : list())
+    if (other != name && fs::exists(grants_file(other))) files.push_back(grants_file(other));
+  return files;
 }
 
 result<void> state_store::save(const guest_record& r) const {
@@ -139,6 +158,9 @@ result<std::string> state_store::restore_qmp_socket(std::string_view name) const
 }
 
 result<void> state_store::remove(std::string_view name) const {
+  if (fs::exists(grants_file(name)))
+    for (const auto& problem : qemu::restore_file_grants(grants_file(name), grant_files_except(name)))
+      log(log_level::warning, "guest '" + std::string(name) + "': " + problem);
   std::error_code ec;
   fs::remove(qmp_socket_spare(name), ec);
   fs::remove_all(guest_dir(name), ec);

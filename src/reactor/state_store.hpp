@@ -3,7 +3,11 @@
 // guest: QEMU's pid, the QMP socket, the expanded domain and the placement.
 //   <root>/<guest>/record.json   written last, atomically (rename)
 //   <root>/<guest>/domain.xml    the expanded domain QEMU runs
-//   <root>/<guest>/qmp.sock      QEMU's QMP socket
+//   <root>/<guest>/grants.json   host files given to the QEMU user (qemu/file_grants.hpp)
+//   <root>/<guest>/qemu/         owned by the QEMU user: QMP socket, memory files
+//   <root>/<guest>/qemu/qmp.sock QEMU's QMP socket
+// The guest's folder is 0711 (QEMU's user may pass through to qemu/, but
+// neither list it nor change the records vnumad trusts) and its files 0600.
 // and, beside the root, a second hard link to each QMP socket, so that a
 // state dir deleted while guests run can be rebuilt with sockets QEMU still
 // listens on (QEMU cannot be given a new monitor socket while it runs):
@@ -44,7 +48,15 @@ class state_store {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path guest_dir(std::string_view name) const { return root_ / name; }
-  std::filesystem::path qmp_socket(std::string_view name) const { return guest_dir(name) / "qmp.sock"; }
+  // QEMU's own folder, where it creates what it needs as its user.
+  std::filesystem::path qemu_dir(std::string_view name) const { return guest_dir(name) / "qemu"; }
+  // In qemu_dir; a guest started before that folder existed keeps its socket
+  // in the guest's folder.
+  std::filesystem::path qmp_socket(std::string_view name) const;
+  std::filesystem::path grants_file(std::string_view name) const { return guest_dir(name) / "grants.json"; }
+  // The grants files of every other guest: a file two guests hold is given
+  // back only when the last one stops.
+  std::vector<std::filesystem::path> grant_files_except(std::string_view name) const;
   std::filesystem::path qmp_socket_spare(std::string_view name) const;
 
   // Links qmp.sock to its spare (replacing an older spare). EXDEV when the
@@ -54,14 +66,15 @@ class state_store {
   // other. Returns the path it recreated, or "" when neither was missing.
   result<std::string> restore_qmp_socket(std::string_view name) const;
 
-  // Creates the root (0755) and the guest's folder (0700).
+  // Creates the root (0755) and the guest's folder (0711).
   result<void> prepare(std::string_view name) const;
   // Writes domain.xml and record.json, each via a temp file and rename.
   result<void> save(const guest_record& record) const;
   result<guest_record> load(std::string_view name) const;
   // Folders under the root, whether or not they hold a complete record.
   std::vector<std::string> list() const;
-  // The guest's folder and its spare QMP link.
+  // Gives back the guest's host files (grants.json), then removes its folder
+  // and its spare QMP link.
   result<void> remove(std::string_view name) const;
 
  private:

@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(qmp_option_is_the_monitor_socket) {
   BOOST_TEST(found);
   auto fallback = argv_of("seed-vnuma-host.xml");
   found = false;
-  for (const auto& c : values_of(fallback, "-chardev")) found = found || contains(c, "path=/run/vnumad/OL8-vnuma/qmp.sock");
+  for (const auto& c : values_of(fallback, "-chardev")) found = found || contains(c, "path=/run/vnumad/OL8-vnuma/qemu/qmp.sock");
   BOOST_TEST(found);
 }
 

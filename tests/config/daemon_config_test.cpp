@@ -28,7 +28,9 @@ BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   BOOST_TEST(r->shutdown_timeout.count() == 60);
   BOOST_TEST(r->qmp_timeout.count() == 60);
   BOOST_TEST(r->qemu_binary == "/usr/bin/qemu-system-x86_64");
-  BOOST_TEST(!r->runas.has_value());
+  BOOST_TEST(r->runas == "vnumad-qemu");
+  BOOST_TEST_REQUIRE(r->image_dirs.size() == 1u);
+  BOOST_TEST(r->image_dirs[0] == "/var/lib/vnumad/images");
   BOOST_TEST(!r->socket_group.has_value());
   BOOST_TEST(!r->readonly_socket.has_value());
   BOOST_TEST(r->reserved_memory.every_node == GiB);
@@ -49,6 +51,7 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
                          "qmp_timeout = 7\n"
                          "qemu_binary = /opt/qemu/bin/qemu-system-x86_64\n"
                          "runas = qemu\n"
+                         "image_dirs = /srv/images /var/lib/img\n"
                          "socket_group = kvm\n"
                          "; read-only status socket\n"
                          "readonly_socket = /var/run/vn/ro.sock\n"
@@ -67,13 +70,25 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
   BOOST_TEST(r->shutdown_timeout.count() == 5);
   BOOST_TEST(r->qmp_timeout.count() == 7);
   BOOST_TEST(r->qemu_binary == "/opt/qemu/bin/qemu-system-x86_64");
-  BOOST_TEST(r->runas.value() == "qemu");
+  BOOST_TEST(r->runas == "qemu");
+  BOOST_TEST_REQUIRE(r->image_dirs.size() == 2u);
+  BOOST_TEST(r->image_dirs[1] == "/var/lib/img");
   BOOST_TEST(r->socket_group.value() == "kvm");
   BOOST_TEST(r->readonly_socket.value() == "/var/run/vn/ro.sock");
   BOOST_TEST(r->log_dir == "/srv/vnumad/logs");
   BOOST_TEST(r->reserved_memory.every_node == 2 * GiB);
   BOOST_TEST(r->reserved_memory.on(0) == 4 * GiB);
   BOOST_TEST(r->reserved_memory.on(1) == 2 * GiB);
+}
+
+BOOST_AUTO_TEST_CASE(image_dirs_empty_or_relative) {
+  auto none = parse_daemon_config("image_dirs =", "x");
+  BOOST_TEST_REQUIRE(none.has_value(), none.error().message);
+  BOOST_TEST(none->image_dirs.empty());
+  auto relative = parse_daemon_config("image_dirs = /ok images", "x");
+  BOOST_TEST_REQUIRE(!relative.has_value());
+  BOOST_TEST(relative.error().message.find("image_dirs") != std::string::npos);
+  BOOST_TEST(relative.error().message.find("'images' is not an absolute path") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(reserved_memory_forms) {

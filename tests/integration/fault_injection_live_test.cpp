@@ -25,7 +25,9 @@ std::string unique(const std::string& base) { return base + "-" + std::to_string
 // A daemon whose QEMU is the fault-injecting relay; plans live in dir/plans.
 struct fault_fixture : daemon_fixture {
   explicit fault_fixture(std::string conf_extra = "")
-      : daemon_fixture(with_plans() + "qemu_binary = " + fake_qemu.string() + "\n" + conf_extra) {}
+      // The relay reads its plans from a root-only temp dir: it runs as root
+      // (the faults are QMP's, not privileges').
+      : daemon_fixture(with_plans() + "qemu_binary = " + fake_qemu.string() + "\nrunas = root\n" + conf_extra) {}
 
   static std::string with_plans() {
     char tmpl[] = "/tmp/vnumad-plans-XXXXXX";

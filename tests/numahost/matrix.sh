@@ -24,6 +24,9 @@ mkdir -p "$domains" /run/vnumad "$work/log"
 # two cores; this host numbers SMT siblings adjacently.
 reserved=0,1,4,5,8,9,12,13
 reserve_mib=1024  # vnumad's default, written out: the capacity check computes with it
+# QEMU runs as vnumad's default user (runas = vnumad-qemu); here root may
+# raise RLIMIT_MEMLOCK for the locked vNUMA guests.
+"$here/../../scripts/make-qemu-user.sh" >/dev/null 2>&1
 cat > "$work/vnumad.conf" <<CONF
 config_dir = $domains
 state_dir = /run/vnumad
