@@ -9,8 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vnumad::config {
+
+// The QEMU system emulators Debian ships (qemu-system-x86, -arm, -ppc, -mips,
+// -s390x, -sparc, -misc), in /usr/bin.
+std::vector<std::filesystem::path> default_emulators();
 
 struct daemon_config {
   std::filesystem::path config_dir = "/etc/vnumad/domains.d";
@@ -29,6 +34,9 @@ struct daemon_config {
   // faults in all guest RAM first.
   std::chrono::seconds qmp_timeout{60};
   std::filesystem::path qemu_binary = "/usr/bin/qemu-system-x86_64";
+  // What a domain's <emulator> may name (QEMU runs as root by default, so a
+  // domain author must not pick the program). qemu_binary is always allowed.
+  std::vector<std::filesystem::path> emulators = default_emulators();
   std::optional<std::string> runas;                    // QEMU -runas user
   std::optional<std::string> socket_group;             // group allowed read-write on the socket
   std::optional<std::filesystem::path> readonly_socket;
@@ -39,5 +47,9 @@ struct daemon_config {
 // message naming the source, the key and what is valid.
 result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source = "vnumad.conf");
 result<daemon_config> load_daemon_config(const std::filesystem::path& path);
+
+// Refuses an <emulator> not in c.emulators and not c.qemu_binary, naming it and
+// the allowed list (paths compare after lexical normalisation).
+result<void> check_emulator(const std::filesystem::path& emulator, const daemon_config& c);
 
 }  // namespace vnumad::config
