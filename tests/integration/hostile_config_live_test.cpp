@@ -171,6 +171,6 @@ BOOST_AUTO_TEST_CASE(a_link_planted_at_the_qemu_log_path_is_not_followed) {
   BOOST_TEST(log_has(d, "QEMU log " + (d.dir / "log" / (g.name + ".log")).string() + ": is a symbolic link"),
              d.daemon_log());
   BOOST_TEST(read_text(target) == "precious\n");
-  BOOST_TEST(d.state(g.name) == "shut off");
+  BOOST_TEST(d.wait_state(g.name, "shut off", 20s), d.state(g.name));
   BOOST_TEST(!d.guest_pid(g.name).has_value());
 }
