@@ -47,6 +47,21 @@ domain_files = (sorted(glob.glob(os.path.join(shared, "fixtures/domains/*.xml"))
                 + sorted(glob.glob(os.path.join(root, "tests/data/hostile/*.xml")))
                 + [os.path.join(root, "etc/domains.d/demo.xml")])
 domains = [read(p) for p in domain_files if os.path.getsize(p) <= max_domain_bytes]
+# The nesting limit (src/config/xml_limits.hpp, 64 levels): at and over it, and
+# markup that hides '<' or '</' from a naive count (the depth scan must read
+# comments, CDATA, PIs, attribute values and a DOCTYPE as rapidxml does).
+def nested(levels, middle=""):
+    return "<domain type='qemu'>" + "<a>" * (levels - 1) + middle + "</a>" * (levels - 1) + "</domain>"
+limit_seeds = [
+    nested(64), nested(65), nested(63, "<b/>"), "<domain type='qemu'>" + "<a>" * 200,
+    nested(60, "<!-- </a></a></a></a></a></a> --><b><c><d><e><f/></e></d></c></b>"),
+    nested(60, "<![CDATA[</a></a></a></a></a>]]><b><c><d><e><f/></e></d></c></b>"),
+    nested(60, "<?pi </a></a></a></a></a> ?><b><c><d><e><f/></e></d></c></b>"),
+    nested(60, "<b x='</a></a></a></a></a>'><c><d><e><f/></e></d></c></b>"),
+    "<!DOCTYPE d [<!ENTITY x '</a></a></a>'>]>" + nested(66),
+    nested(60, "<!x </a></a> ><b><c><d><e><f/></e></d></c></b>"),
+]
+domains += [s.encode() for s in limit_seeds]
 write_corpus("domain_xml", domains)
 
 # ---- sets -----------------------------------------------------------------------

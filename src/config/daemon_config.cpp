@@ -14,11 +14,11 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 19> known_keys{
+constexpr std::array<std::string_view, 20> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
     "log_dir",     "qmp_timeout",      "reserved_memory",
-    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs"};
+    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators"};
 
 std::string valid_keys() {
   std::string out;
@@ -78,6 +78,20 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
   } else if (key == "qemu_binary") {
     VNUMAD_TRY(p, absolute_path(value, what, false));
     c.qemu_binary = p;
+  } else if (key == "emulators") {
+    // Paths separated by spaces or commas; empty: only qemu_binary.
+    std::vector<std::filesystem::path> list;
+    std::string item;
+    std::istringstream words(value);
+    while (std::getline(words, item, ',')) {
+      std::istringstream parts(item);
+      std::string path;
+      while (parts >> path) {
+        VNUMAD_TRY(p, absolute_path(path, what, false));
+        list.push_back(p.lexically_normal());
+      }
+    }
+    c.emulators = std::move(list);
   } else if (key == "runas") {
     if (value.empty()) return make_error(errc::invalid_value, what + ": empty user name");
     c.runas = value;
@@ -114,6 +128,34 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
 }
 
 }  // namespace
+
+std::vector<std::filesystem::path> default_emulators() {
+  std::vector<std::filesystem::path> out;
+  for (const char* name :
+       {"qemu-system-x86_64", "qemu-system-i386", "qemu-system-amd64", "qemu-system-x86_64-microvm", "kvm",
+        "qemu-system-aarch64", "qemu-system-arm", "qemu-system-ppc", "qemu-system-ppc64", "qemu-system-ppc64le",
+        "qemu-system-mips", "qemu-system-mipsel", "qemu-system-mips64", "qemu-system-mips64el", "qemu-system-s390x",
+        "qemu-system-sparc", "qemu-system-sparc64", "qemu-system-alpha", "qemu-system-avr", "qemu-system-cris",
+        "qemu-system-hppa", "qemu-system-loongarch64", "qemu-system-m68k", "qemu-system-microblaze",
+        "qemu-system-microblazeel", "qemu-system-nios2", "qemu-system-or1k", "qemu-system-riscv32",
+        "qemu-system-riscv64", "qemu-system-rx", "qemu-system-sh4", "qemu-system-sh4eb", "qemu-system-tricore",
+        "qemu-system-xtensa", "qemu-system-xtensaeb"})
+    out.push_back(std::filesystem::path("/usr/bin") / name);
+  return out;
+}
+
+result<void> check_emulator(const std::filesystem::path& emulator, const daemon_config& c) {
+  const auto wanted = emulator.lexically_normal();
+  if (wanted == c.qemu_binary.lexically_normal()) return {};
+  for (const auto& allowed : c.emulators)
+    if (wanted == allowed.lexically_normal()) return {};
+  std::string list = c.qemu_binary.string();
+  for (const auto& allowed : c.emulators)
+    if (allowed.lexically_normal() != c.qemu_binary.lexically_normal()) list += ", " + allowed.string();
+  return make_error(errc::permission_denied, "<emulator>" + emulator.string() +
+                                                 "</emulator>: not an allowed emulator (vnumad.conf emulators and "
+                                                 "qemu_binary allow: " + list + ")");
+}
 
 result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source) {
   pt::ptree tree;

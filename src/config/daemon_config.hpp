@@ -13,6 +13,10 @@
 
 namespace vnumad::config {
 
+// The QEMU system emulators Debian ships (qemu-system-x86, -arm, -ppc, -mips,
+// -s390x, -sparc, -misc), in /usr/bin.
+std::vector<std::filesystem::path> default_emulators();
+
 struct daemon_config {
   std::filesystem::path config_dir = "/etc/vnumad/domains.d";
   std::filesystem::path state_dir = "/run/vnumad";
@@ -36,6 +40,9 @@ struct daemon_config {
   // Where disk, kernel and initrd images live: files under these dirs are
   // given to the QEMU user for the guest's life (qemu/file_access.hpp).
   std::vector<std::filesystem::path> image_dirs = {"/var/lib/vnumad/images"};
+  // What a domain's <emulator> may name (a domain author must not pick the
+  // program vnumad starts). qemu_binary is always allowed.
+  std::vector<std::filesystem::path> emulators = default_emulators();
   std::optional<std::string> socket_group;             // group allowed read-write on the socket
   std::optional<std::filesystem::path> readonly_socket;
   // Control-socket limits (reactor/control_server.hpp control_limits): clients
@@ -51,5 +58,9 @@ struct daemon_config {
 // message naming the source, the key and what is valid.
 result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source = "vnumad.conf");
 result<daemon_config> load_daemon_config(const std::filesystem::path& path);
+
+// Refuses an <emulator> not in c.emulators and not c.qemu_binary, naming it and
+// the allowed list (paths compare after lexical normalisation).
+result<void> check_emulator(const std::filesystem::path& emulator, const daemon_config& c);
 
 }  // namespace vnumad::config

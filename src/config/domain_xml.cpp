@@ -2,12 +2,18 @@
 
 #include "config/domain_validate.hpp"
 #include "config/domain_xml_detail.hpp"
+#include "config/xml_limits.hpp"
 
 #include <boost/property_tree/detail/rapidxml.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <regex>
 #include <sstream>
 
@@ -168,6 +174,8 @@ result<void> check_well_formed(const std::string& text, std::string_view source)
     auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(text.find('\0')), '\n');
     return malformed(source, static_cast<std::size_t>(line), "the file contains a NUL byte (not a text file?)");
   }
+  // rapidxml recurses per level: the depth is known before it runs.
+  VNUMAD_CHECK(check_domain_depth(text, source));
   std::vector<char> buf(text.begin(), text.end());
   buf.push_back('\0');
   rx::xml_document<char> doc;
@@ -188,6 +196,7 @@ result<void> check_well_formed(const std::string& text, std::string_view source)
 }
 
 result<domain> parse_text(const std::string& text, std::string_view source, const parse_options& options) {
+  VNUMAD_CHECK(check_domain_size(text.size(), source));
   VNUMAD_CHECK(check_well_formed(text, source));
   ptree doc;
   std::istringstream in(text);
@@ -225,13 +234,40 @@ result<void> validate_guest_name(std::string_view name) {
   return {};
 }
 
+namespace {
+
+// At most one buffer over the limit is read: a huge file, or a FIFO or device
+// someone linked in, costs no more than a small one.
+result<std::string> read_bounded(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return make_error(errc::io_error, path.string() + ": cannot open for reading: " + std::strerror(errno));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    VNUMAD_CHECK(check_domain_size(static_cast<std::size_t>(st.st_size), path.string()));
+  std::string text;
+  char buf[64 * 1024];
+  while (text.size() <= max_domain_file_bytes) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(errc::io_error, path.string() + ": read failed: " + std::strerror(errno));
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  VNUMAD_CHECK(check_domain_size(text.size(), path.string()));
+  return text;
+}
+
+}  // namespace
+
 result<domain> parse_domain_file(const std::filesystem::path& path, parse_options options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(errc::io_error, path.string() + ": cannot open for reading");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(errc::io_error, path.string() + ": read failed");
-  return parse_text(text.str(), path.string(), options);
+  VNUMAD_TRY(text, read_bounded(path));
+  return parse_text(text, path.string(), options);
 }
 
 result<domain> parse_domain_string(std::string_view text, std::string_view source_name, parse_options options) {

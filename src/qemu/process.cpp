@@ -1,5 +1,7 @@
 #include "qemu/process.hpp"
 
+#include "config/path_trust.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -224,9 +226,10 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
     maxnode = mask.size() * bits + 1;
   }
 
-  unique_fd log(above_stdio(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)));
-  if (log.get() < 0)
-    return make_error(errc::io_error, "cannot open QEMU log " + options.log_file.string() + ": " + errno_text(errno));
+  // No link followed, in a directory only root can write (config/path_trust.hpp).
+  auto log_fd = config::open_in_trusted_dir(options.log_file, O_WRONLY | O_CREAT | O_APPEND, 0640);
+  if (!log_fd) return make_error(log_fd.error().code, "QEMU log " + log_fd.error().message);
+  unique_fd log(above_stdio(*log_fd));
   unique_fd devnull(above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
   if (devnull.get() < 0) return make_error(errc::io_error, "cannot open /dev/null: " + errno_text(errno));
   int pipe_fds[2];

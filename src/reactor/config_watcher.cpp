@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,16 +80,44 @@ struct config_watcher::state {
   // What the owner was last told about each name: content hash of the file.
   std::map<std::string, std::size_t> delivered;
 
-  std::vector<std::string> list_names() const {
+  result<std::vector<std::string>> list_names() const {
     std::vector<std::string> names;
     std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    fs::directory_iterator it(dir, ec);
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
       std::string name = it->path().filename().string();
       std::error_code type_ec;
       if (is_config_file_name(name) && it->is_regular_file(type_ec)) names.push_back(name);
     }
+    if (ec) return make_error(errc::io_error, "cannot read config dir " + dir.string() + ": " + ec.message());
     std::sort(names.begin(), names.end());
     return names;
+  }
+
+  // Marks every name listed and every name delivered; a failed listing still
+  // marks the delivered ones (each is then looked at on its own).
+  void touch_all() {
+    if (auto names = list_names())
+      for (const auto& name : *names) pending.touch(name);
+    for (const auto& [name, hash] : delivered) pending.touch(name);
+  }
+
+  enum class presence { present, gone, unknown };
+
+  // Gone only when the file is seen missing (or no longer a regular file) in
+  // a directory that is there; any other failure to look is unknown.
+  presence look(const fs::path& p, std::string& why) const {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) return S_ISREG(st.st_mode) ? presence::present : presence::gone;
+    const int err = errno;
+    why = std::strerror(err);
+    if (err != ENOENT) return presence::unknown;
+    struct stat dst {};
+    if (::stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode)) {
+      why = "the config dir is not there";
+      return presence::unknown;
+    }
+    return presence::gone;
   }
 
   // The quiet period for `name` is over: compare the file with what was
@@ -96,10 +125,15 @@ struct config_watcher::state {
   void settle(const std::string& name) {
     if (stopped) return;
     fs::path p = dir / name;
-    std::error_code ec;
-    bool present = fs::is_regular_file(p, ec);
     auto known = delivered.find(name);
-    if (!present) {
+    std::string why;
+    const presence seen = look(p, why);
+    if (seen == presence::unknown) {
+      if (known != delivered.end())
+        log(log_level::warning, "cannot look at " + p.string() + " (" + why + "): its guest is left as it is");
+      return;
+    }
+    if (seen == presence::gone) {
       if (known == delivered.end()) return;  // created and gone within the quiet period
       delivered.erase(known);
       deliver({config_event_kind::removed, p});
@@ -107,7 +141,8 @@ struct config_watcher::state {
     }
     auto hash = content_hash(p);
     if (hash && known != delivered.end() && known->second == *hash) return;
-    // An unreadable file is still reported: the owner's parse names the error.
+    // An unreadable file is still reported: the owner's parse names the error
+    // (and keeps the guest an earlier version defined).
     if (hash)
       delivered[name] = *hash;
     else
@@ -124,15 +159,15 @@ struct config_watcher::state {
     return wd >= 0;
   }
 
-  // The directory vanished (deleted or renamed away): everything delivered
-  // from it is gone, unless it comes back within the quiet period.
+  // The directory vanished (deleted or renamed away). That is no removal of
+  // its files: they are looked at again when it returns (poll_for_dir), and
+  // only those missing then are gone.
   void lost_dir() {
     if (wd >= 0) {
       // After IN_MOVE_SELF the watch follows the moved directory: drop it.
       ::inotify_rm_watch(stream.native_handle(), wd);
       wd = -1;
     }
-    for (const auto& [name, hash] : delivered) pending.touch(name);
     log(log_level::warning, "config dir " + dir.string() + " is gone; waiting for it to return");
     start_polling();
   }
@@ -150,8 +185,7 @@ struct config_watcher::state {
         polling = false;
         log(log_level::info, "watching config dir " + dir.string());
         // Anything that appeared (or vanished) while unwatched.
-        for (const auto& name : list_names()) pending.touch(name);
-        for (const auto& [name, hash] : delivered) pending.touch(name);
+        touch_all();
         co_return;
       }
       poll_timer.expires_after(options.dir_poll);
@@ -164,8 +198,7 @@ struct config_watcher::state {
   void handle(const inotify_event& ev, std::string_view name) {
     if (ev.mask & IN_Q_OVERFLOW) {
       // Events were lost: re-examine everything known and present.
-      for (const auto& n : list_names()) pending.touch(n);
-      for (const auto& [n, hash] : delivered) pending.touch(n);
+      touch_all();
       return;
     }
     if (ev.wd != wd || wd < 0) return;  // a stale watch's leftovers
@@ -232,10 +265,12 @@ result<void> config_watcher::start() {
   return {};
 }
 
-std::vector<fs::path> config_watcher::scan() {
+result<std::vector<fs::path>> config_watcher::scan() {
+  auto names = state_->list_names();
+  if (!names) return names.error();
   std::vector<fs::path> files;
   std::map<std::string, std::size_t> baseline;
-  for (const auto& name : state_->list_names()) {
+  for (const auto& name : *names) {
     fs::path p = state_->dir / name;
     if (auto hash = content_hash(p)) baseline[name] = *hash;
     files.push_back(std::move(p));

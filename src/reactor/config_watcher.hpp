@@ -3,6 +3,8 @@
 // file, write, rename, close) and a copy may close a half-written file more
 // than once. So events only mark a name as dirty; after a quiet period the
 // file itself is looked at, and only a real change of its bytes is reported.
+// A removal is reported only for a file seen gone (ENOENT) from a directory
+// that is there: while the directory is missing or a look fails, nothing is.
 #pragma once
 
 #include "util/error.hpp"
@@ -54,8 +56,10 @@ class config_watcher {
   result<void> start();
   // The current *.xml files, sorted. What it returns becomes the baseline:
   // the caller handles these files, so an event that leaves one of them with
-  // the same bytes is not reported again. Empty if the directory is missing.
-  std::vector<std::filesystem::path> scan();
+  // the same bytes is not reported again. A directory that is missing or
+  // cannot be read in full (EMFILE, EIO, EACCES) is an error, never an empty
+  // list: a failed read is not a removal.
+  result<std::vector<std::filesystem::path>> scan();
   // No callback runs after this.
   void stop();
 

@@ -7,6 +7,7 @@
 #include "qemu/process.hpp"
 #include "reactor/live_edit.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/trusted_definition.hpp"
 #include "vnuma/topology_loader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -144,7 +145,10 @@ awaitable<result<void>> daemon::start() {
       asio::co_spawn(io_, [this, path]() -> awaitable<void> { co_await on_file_changed(path); }, asio::detached);
   });
   if (auto watching = watcher_->start(); !watching) co_return watching.error();
-  for (const auto& file : watcher_->scan()) co_await on_file_changed(file);
+  if (auto files = watcher_->scan(); files)
+    for (const auto& file : *files) co_await on_file_changed(file);
+  else
+    log(log_level::error, files.error().message + ": no guest defined from it yet");
 
   notify_systemd("READY=1\nSTATUS=" + std::to_string(guests_.size()) + " guest(s)");
   start_watchdog();
@@ -172,7 +176,7 @@ awaitable<void> daemon::reattach_all() {
       continue;
     }
     // The definition as it is now in the config dir, else the one QEMU runs.
-    auto definition = config::parse_domain_file(record->config_file);
+    auto definition = read_trusted_definition(record->config_file, options_.cfg);
     if (!definition || definition->name != name)
       definition = config::parse_domain_string(record->expanded_xml, store_.guest_dir(name).string() + "/domain.xml");
     if (!definition) {
@@ -195,10 +199,7 @@ guest* daemon::find_guest(std::string_view name) {
 
 awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
   if (stopped_) co_return;
-  auto parsed = config::parse_domain_file(file);
-  if (parsed) {
-    if (auto valid = config::validate_domain(*parsed); !valid) parsed = valid.error();
-  }
+  auto parsed = read_trusted_definition(file, options_.cfg);
   if (!parsed) {
     // The guest defined by an earlier version of this file keeps running.
     log(log_level::error, parsed.error().message);
@@ -253,8 +254,13 @@ awaitable<void> daemon::on_file_removed(fs::path file) {
 
 awaitable<void> daemon::rescan() {
   if (!watcher_) co_return;
-  std::set<fs::path> present;
-  for (const auto& file : watcher_->scan()) present.insert(file);
+  auto files = watcher_->scan();
+  if (!files) {
+    // A failed read is no removal: every guest stays as it is.
+    log(log_level::error, files.error().message + ": no guest changed");
+    co_return;
+  }
+  std::set<fs::path> present(files->begin(), files->end());
   std::vector<fs::path> gone;
   for (const auto& [file, name] : file_owner_)
     if (!present.contains(file)) gone.push_back(file);

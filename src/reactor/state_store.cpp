@@ -1,14 +1,16 @@
 #include "reactor/state_store.hpp"
 
+#include "config/path_trust.hpp"
 #include "qemu/file_grants.hpp"
 #include "reactor/logging.hpp"
 
 #include <boost/json.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace vnumad::reactor {
 
@@ -17,17 +19,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Both open with O_NOFOLLOW in a directory only root can write
+// (config/path_trust.hpp): a link planted in the state dir is not followed.
 result<void> write_atomically(const fs::path& path, const std::string& text) {
   fs::path tmp = path;
   tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return make_error(errc::io_error, tmp.string() + ": write failed: " + std::strerror(errno));
+  auto fd = config::open_in_trusted_dir(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (!fd) return fd.error();
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(*fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(*fd);
+      return make_error(errc::io_error, tmp.string() + ": write failed: " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
   }
-  std::error_code mode_ec;
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, mode_ec);
+  ::fchmod(*fd, 0600);  // an older .tmp keeps its mode through O_TRUNC
+  if (::close(*fd) != 0) return make_error(errc::io_error, tmp.string() + ": write failed: " + std::strerror(errno));
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) return make_error(errc::io_error, path.string() + ": rename failed: " + ec.message());
@@ -35,11 +46,23 @@ result<void> write_atomically(const fs::path& path, const std::string& text) {
 }
 
 result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(errc::io_error, path.string() + ": cannot read: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto fd = config::open_in_trusted_dir(path, O_RDONLY);
+  if (!fd) return make_error(fd.error().code, "cannot read " + fd.error().message);
+  std::string text;
+  char buf[16 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(*fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(*fd);
+      return make_error(errc::io_error, path.string() + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(*fd);
+  return text;
 }
 
 }  // namespace

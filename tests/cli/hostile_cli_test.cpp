@@ -83,3 +83,33 @@ BOOST_DATA_TEST_CASE(plan_json_marks_the_guest_unplaced, bdata::make(rows()), r)
   BOOST_TEST(contains(result.out, "\"fits\":false"), result.out);
   BOOST_TEST(contains(result.out, std::string("\"invalid\":") + (r.stage == "parse" ? "true" : "false")), result.out);
 }
+
+// Domain files over the limits (config/xml_limits.hpp): a 200,000-deep file
+// crashed `vnumactl expand` (stack overflow) before; a 2 MiB one was parsed in
+// full. Every offline verb that reads a domain gives the parser's error.
+BOOST_AUTO_TEST_CASE(deep_and_huge_files_fail_cleanly_in_every_offline_verb) {
+  char tmpl[] = "/tmp/vnumactl-limits-XXXXXX";
+  BOOST_TEST_REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const fs::path dir = tmpl;
+  const fs::path deep = dir / "deep.xml", huge = dir / "huge.xml";
+  {
+    std::ofstream out(deep);
+    out << "<domain type='qemu'>";
+    for (int i = 0; i < 200000; ++i) out << "<a>";
+  }
+  {
+    std::ofstream out(huge);
+    out << "<domain type='qemu'><description>" << std::string(2 * 1024 * 1024, 'x') << "</description></domain>";
+  }
+  for (const char* verb : {"expand", "plan", "argv"}) {
+    auto d = run({verb, "--topology", seed_host(), deep.string()});
+    BOOST_TEST(d.code == 2, verb << ": " << d.err);
+    BOOST_TEST(contains(d.err, deep.string() + ": elements nest deeper than the limit of 64 levels"), verb << ": " << d.err);
+    auto h = run({verb, "--topology", seed_host(), huge.string()});
+    BOOST_TEST(h.code == 2, verb << ": " << h.err);
+    BOOST_TEST(contains(h.err, huge.string() + ": " + std::to_string(fs::file_size(huge)) +
+                                   " bytes is over the domain file size limit of 1048576 bytes"),
+               verb << ": " << h.err);
+  }
+  fs::remove_all(dir);
+}

@@ -187,3 +187,38 @@ BOOST_AUTO_TEST_CASE(control_socket_limits_have_defaults_and_can_be_set) {
   BOOST_TEST(r->control_max_clients_per_uid == 4u);
   BOOST_TEST(r->control_idle_timeout.count() == 0);
 }
+
+BOOST_AUTO_TEST_CASE(emulators_default_to_debians_qemu_binaries) {
+  auto r = parse_daemon_config("", "empty.conf");
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(check_emulator("/usr/bin/qemu-system-x86_64", *r).has_value());
+  BOOST_TEST(check_emulator("/usr/bin/qemu-system-aarch64", *r).has_value());
+  BOOST_TEST(check_emulator("/usr/bin/kvm", *r).has_value());
+  BOOST_TEST(check_emulator("/usr/bin/../bin/qemu-system-i386", *r).has_value());  // compared normalised
+  auto sh = check_emulator("/bin/sh", *r);
+  BOOST_TEST_REQUIRE(!sh.has_value());
+  BOOST_TEST(sh.error().code == errc::permission_denied);
+  BOOST_TEST(sh.error().message.find("<emulator>/bin/sh</emulator>: not an allowed emulator") == 0u,
+             sh.error().message);
+  BOOST_TEST(sh.error().message.find("/usr/bin/qemu-system-x86_64, ") != std::string::npos, sh.error().message);
+}
+
+BOOST_AUTO_TEST_CASE(emulators_key_replaces_the_list_and_qemu_binary_stays_allowed) {
+  auto r = parse_daemon_config("qemu_binary = /opt/q/qemu\nemulators = /opt/a/qemu-a, /opt/b/qemu-b /opt/c/x\n", "x");
+  BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
+  BOOST_TEST(r->emulators.size() == 3u);
+  BOOST_TEST(check_emulator("/opt/b/qemu-b", *r).has_value());
+  BOOST_TEST(check_emulator("/opt/q/qemu", *r).has_value());
+  auto debian = check_emulator("/usr/bin/qemu-system-x86_64", *r);
+  BOOST_TEST_REQUIRE(!debian.has_value());
+  BOOST_TEST(debian.error().message.find("allow: /opt/q/qemu, /opt/a/qemu-a, /opt/b/qemu-b, /opt/c/x)") !=
+                 std::string::npos,
+             debian.error().message);
+  auto empty = parse_daemon_config("emulators =\n", "x");
+  BOOST_TEST_REQUIRE(empty.has_value());
+  BOOST_TEST(check_emulator("/usr/bin/qemu-system-x86_64", *empty).has_value());  // qemu_binary
+  BOOST_TEST(!check_emulator("/usr/bin/qemu-system-i386", *empty).has_value());
+  auto relative = parse_daemon_config("emulators = qemu-system-x86_64\n", "x");
+  BOOST_TEST_REQUIRE(!relative.has_value());
+  BOOST_TEST(relative.error().message.find("not an absolute path") != std::string::npos, relative.error().message);
+}
