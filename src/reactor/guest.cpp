@@ -126,7 +126,11 @@ awaitable<result<void>> guest::run_start_pipeline() {
 
   // 2. the command line
   if (auto ok = ctx_.store.prepare(guest_name); !ok) co_return ok.error();
-  undo.steps.push_back([this] { (void)ctx_.store.remove(name()); });
+  // Not when the daemon is stopping (detach): the next daemon finishes this
+  // start from the record (resume_start), so it must stay.
+  undo.steps.push_back([this] {
+    if (!detached_) (void)ctx_.store.remove(name());
+  });
   qemu::host_facts facts = qemu::host_facts_for(ctx_.host);
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
@@ -259,10 +263,14 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
   if (!slots) co_return slots.error();
   for (const auto& v : *wanted) {
     const qmp::hotpluggable_cpu* slot = nullptr;
+    bool plugged_already = false;  // a start resumed after a daemon restart
     for (const auto& s : *slots)
-      if (!s.plugged() && s.props.socket_id.value_or(0) == v.socket_id && s.props.core_id.value_or(0) == v.core_id &&
-          s.props.thread_id.value_or(0) == v.thread_id && s.props.die_id.value_or(0) == v.die_id)
-        slot = &s;
+      if (s.props.socket_id.value_or(0) == v.socket_id && s.props.core_id.value_or(0) == v.core_id &&
+          s.props.thread_id.value_or(0) == v.thread_id && s.props.die_id.value_or(0) == v.die_id) {
+        if (s.plugged()) plugged_already = true;
+        else slot = &s;
+      }
+    if (plugged_already) continue;
     if (!slot)
       co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
                                                 std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +

@@ -297,6 +297,7 @@ awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
 }
 
 void guest::detach() {
+  detached_ = true;
   ++generation_;  // watchers and event callbacks of this run stop acting
   backoff_.cancel();
   if (qmp_) qmp_->close();
