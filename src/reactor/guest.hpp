@@ -58,6 +58,9 @@ class guest : public std::enable_shared_from_this<guest> {
   const std::filesystem::path& config_file() const { return config_file_; }
   guest_state state() const { return state_; }
   bool is_active() const { return process_.has_value(); }
+  // The last run ended with the guest's own power-off (QMP SHUTDOWN, reason
+  // guest-shutdown), not with vnumad's quit or SIGKILL.
+  bool powered_off_by_itself() const { return poweroff_seen_; }
   std::optional<pid_t> pid() const;
   const config::domain& definition() const { return definition_; }
   // The expanded domain QEMU runs (valid while active).

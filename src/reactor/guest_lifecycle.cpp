@@ -65,6 +65,7 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
     std::string why = reason && reason->is_string() ? std::string(reason->as_string()) : "";
     if (stopping_) {
       // Our own power button worked: with -no-shutdown QEMU waits, so end it.
+      if (why == "guest-shutdown") poweroff_seen_ = true;
       if (why == "guest-shutdown" && qmp_)
         asio::co_spawn(
             ctx_.io,

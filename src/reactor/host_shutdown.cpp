@@ -66,12 +66,13 @@ awaitable<json::object> stop_for_host(asio::io_context& io, std::shared_ptr<gues
       log_guest(log_level::info, g->name(), "host shutdown: resuming the paused guest so that it can power off");
       (void)co_await g->resume();
     }
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock_type::now());
+    // Rounded up: the guest gets the whole timeout, not a second less.
+    auto left = std::chrono::ceil<std::chrono::seconds>(deadline - clock_type::now());
     auto done = co_await g->shutdown(std::max(left, 0s));
     if (!done)
       out["outcome"] = "failed: " + done.error().message;
     else
-      out["outcome"] = clock_type::now() < deadline ? "powered off" : "ended after the timeout";
+      out["outcome"] = g->powered_off_by_itself() ? "powered off" : "ended after the timeout";
   }
   out["seconds"] = seconds_since(t0);
   log_guest(log_level::info, g->name(), "host shutdown: " + std::string(out["outcome"].as_string()));
@@ -139,7 +140,7 @@ awaitable<json::value> daemon::host_shutdown() {
     for (const auto& g : up)
       if (g->is_active()) still.push_back(g);
     if (still.empty()) continue;
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - clock_type::now()).count();
+    auto left = std::chrono::ceil<std::chrono::seconds>(deadline - clock_type::now()).count();
     log(log_level::info, "host shutdown: " + std::to_string(still.size()) + " guest(s) still up (" + names_of(still) +
                              "), " + (left > 0 ? std::to_string(left) + " s left" : "ending their QEMU"));
   }
