@@ -41,7 +41,11 @@ unsigned running_count(const daemon_process& d) {
 
 run_figures run(unsigned guests, unsigned limit, unsigned fake_delay, const fs::path& plans) {
   run_figures f;
-  testing::notify_socket notify(plans / ("notify-" + std::to_string(limit) + ".sock"));
+  // Closed before the daemon's teardown: nobody reads it then, and a full
+  // datagram queue (net.unix.max_dgram_qlen, 10 here) would block vnumad's
+  // sd_notify, where a closed one makes it fail at once.
+  auto notify_owner = std::make_unique<testing::notify_socket>(plans / ("notify-" + std::to_string(limit) + ".sock"));
+  testing::notify_socket& notify = *notify_owner;
   ::setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
   std::string conf = "start_concurrency = " + std::to_string(limit) + "\n";
   if (fake_delay > 0) conf += "qemu_binary = " + (binary_dir / "fake-qemu" / "qemu-system-x86_64").string() + "\n";
@@ -73,6 +77,7 @@ run_figures run(unsigned guests, unsigned limit, unsigned fake_delay, const fs::
     std::this_thread::sleep_for(20ms);
   }
   ::unsetenv("NOTIFY_SOCKET");
+  notify_owner.reset();
   return f;
 }
 

@@ -66,6 +66,8 @@ struct startup_fixture {
     d = std::make_unique<daemon_fixture>("qemu_binary = " + fake_qemu.string() + "\n" + conf);
   }
   ~startup_fixture() {
+    // Closed first: unread, a full datagram queue would block vnumad's sd_notify.
+    notify.reset();
     d.reset();
     ::unsetenv("NOTIFY_SOCKET");
     std::error_code ec;
