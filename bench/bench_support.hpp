@@ -190,7 +190,10 @@ struct registry {
 // that the cgroups this removes are only ever ours.
 class daemon_process {
  public:
-  explicit daemon_process(std::string conf_extra = "", std::string log_level = "info") {
+  // `before_start` runs once the dirs exist, before vnumad does (e.g. to put
+  // guests in the config dir, as at boot).
+  explicit daemon_process(std::string conf_extra = "", std::string log_level = "info",
+                          const std::function<void(const daemon_process&)>& before_start = {}) {
     char tmpl[] = "/tmp/vnumad-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir = tmpl;
@@ -201,6 +204,7 @@ class daemon_process {
       std::lock_guard lock(registry::get().mutex);
       registry::get().daemons.insert(this);
     }
+    if (before_start) before_start(*this);
     try {
       start(log_level);
     } catch (...) {

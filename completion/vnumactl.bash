@@ -5,7 +5,7 @@
 # XML files for expand/argv/plan and hwloc XML files for --topology. Plain
 # bash: works with or without the bash-completion package.
 
-_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload events"
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown events"
 _vnumactl_offline_verbs="expand argv plan capabilities"
 
 # Options of one command, as `vnumactl CMD --help` lists them.

@@ -15,6 +15,8 @@ benchmarks (default: all, in this order) and prints their figures:
   e2e        start latency vs bare QEMU, destroy, setvcpus 4->8    (overhead <= 20 ms)
   footprint  daemon RSS and CPU with 1/10/50 paused guests, idle   (<= 10 MB, 0 idle CPU)
   control    dominfo p50/p99 with 100 clients while guests churn   (p99 <= 10 ms)
+  boot_storm 20 guests in the config dir at daemon start: READY=1 and all
+             running, start_concurrency 1 (serial), 4 and 20
 
 placement and argv are pure computation. e2e, footprint and control run the
 real vnumad with real QEMU (TCG) and need root (cgroups) and
@@ -69,11 +71,11 @@ while [[ $# -gt 0 ]]; do
     --setvcpus-runs) e2e_args+=(--setvcpus-runs "$2"); shift 2 ;;
     --seconds) control_args+=(--seconds "$2"); shift 2 ;;
     --think-ms) control_args+=(--think-ms "$2"); shift 2 ;;
-    placement|argv|e2e|footprint|control) benches+=("$1"); shift ;;
+    placement|argv|e2e|footprint|control|boot_storm) benches+=("$1"); shift ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ ${#benches[@]} -gt 0 ]] || benches=(placement argv e2e footprint control)
+[[ ${#benches[@]} -gt 0 ]] || benches=(placement argv e2e footprint control boot_storm)
 
 if [[ $do_build == 1 ]]; then
   [[ -f $build/CMakeCache.txt ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

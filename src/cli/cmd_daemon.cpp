@@ -93,6 +93,20 @@ void print_vcpuinfo(const json::value& r, std::ostream& out) {
 
 void print_xml(const json::value& r, std::ostream& out) { out << str(r); }
 
+void print_host_shutdown(const json::value& r, std::ostream& out) {
+  const auto& o = r.as_object();
+  const auto& guests = o.at("guests").as_array();
+  out << "host shutdown (on_host_shutdown = " << str(o.at("action")) << ", timeout " << str(o.at("timeout"))
+      << " s): " << guests.size() << " guest(s) in " << std::fixed << std::setprecision(1)
+      << o.at("seconds").to_number<double>() << " s\n";
+  for (const auto& g : guests) {
+    const auto& e = g.as_object();
+    out << "  " << str(e.at("name")) << ": " << str(e.at("outcome"));
+    if (const auto* s = e.if_contains("seconds")) out << " (" << s->to_number<double>() << " s)";
+    out << "\n";
+  }
+}
+
 void print_generic(const json::value& r, std::ostream& out) {
   if (r.is_object() && r.as_object().contains("state") && r.as_object().contains("name")) {
     out << "guest '" << str(r.at("name")) << "': " << str(r.at("state")) << "\n";
@@ -171,6 +185,14 @@ const std::vector<daemon_verb>& verbs() {
        {"name"}, print_generic},
       {"reload", "vnumactl reload", "Rescans the config directory (as SIGHUP).\n  vnumactl reload\n", {},
        print_generic},
+      {"host-shutdown", "vnumactl host-shutdown [--json]",
+       "The host is shutting down: acts on every guest as on_host_shutdown in vnumad.conf says and\n"
+       "waits until that is done. shutdown: ACPI power button to all guests at once, QEMU ended for\n"
+       "those still up after host_shutdown_timeout; destroy: QEMU ended at once; leave: nothing.\n"
+       "The ExecStop= of vnumad-guests.service; guests it stopped stay down until started again.\n"
+       "  vnumactl host-shutdown\n",
+       {},
+       print_host_shutdown},
       {"events", "vnumactl events", "Follows guest events (state changes, hotplug, errors) as JSON lines.\n"
        "  vnumactl events | jq -c 'select(.guest == \"web\")'\n",
        {},

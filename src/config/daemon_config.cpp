@@ -14,11 +14,12 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 20> known_keys{
+constexpr std::array<std::string_view, 23> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
     "log_dir",     "qmp_timeout",      "reserved_memory",
-    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators"};
+    "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators",
+    "start_concurrency", "on_host_shutdown", "host_shutdown_timeout"};
 
 std::string valid_keys() {
   std::string out;
@@ -75,6 +76,18 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
     VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
     if (n == 0) return make_error(errc::invalid_value, what + ": 0 seconds; give at least 1");
     c.qmp_timeout = std::chrono::seconds(n);
+  } else if (key == "start_concurrency") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (guests starting at once)"));
+    if (n == 0) return make_error(errc::invalid_value, what + ": 0 guests at once would start none; give at least 1");
+    c.start_concurrency = static_cast<unsigned>(n);
+  } else if (key == "on_host_shutdown") {
+    VNUMAD_TRY(action, xml::one_of(value, "shutdown|destroy|leave", what));
+    c.on_host_shutdown = action == "shutdown"  ? host_shutdown_action::shutdown
+                         : action == "destroy" ? host_shutdown_action::destroy
+                                               : host_shutdown_action::leave;
+  } else if (key == "host_shutdown_timeout") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
+    c.host_shutdown_timeout = std::chrono::seconds(n);
   } else if (key == "qemu_binary") {
     VNUMAD_TRY(p, absolute_path(value, what, false));
     c.qemu_binary = p;
@@ -155,6 +168,14 @@ result<void> check_emulator(const std::filesystem::path& emulator, const daemon_
   return make_error(errc::permission_denied, "<emulator>" + emulator.string() +
                                                  "</emulator>: not an allowed emulator (vnumad.conf emulators and "
                                                  "qemu_binary allow: " + list + ")");
+
+std::string_view to_string(host_shutdown_action a) {
+  switch (a) {
+    case host_shutdown_action::shutdown: return "shutdown";
+    case host_shutdown_action::destroy: return "destroy";
+    case host_shutdown_action::leave: return "leave";
+  }
+  return "shutdown";
 }
 
 result<daemon_config> parse_daemon_config(std::string_view text, std::string_view source) {

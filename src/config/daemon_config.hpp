@@ -17,6 +17,9 @@ namespace vnumad::config {
 // -s390x, -sparc, -misc), in /usr/bin.
 std::vector<std::filesystem::path> default_emulators();
 
+enum class host_shutdown_action { shutdown, destroy, leave };
+std::string_view to_string(host_shutdown_action a);
+
 struct daemon_config {
   std::filesystem::path config_dir = "/etc/vnumad/domains.d";
   std::filesystem::path state_dir = "/run/vnumad";
@@ -52,6 +55,15 @@ struct daemon_config {
   std::size_t control_max_clients_per_uid = 16;
   std::chrono::seconds control_idle_timeout{60};
   std::filesystem::path log_dir = "/var/log/vnumad";        // per-guest QEMU logs: LOG_DIR/NAME.log
+  // Guests from the config dir that may be in their start pipeline at once
+  // (spawn to `cont`): at boot, many guests that fault in their locked RAM
+  // together would only compete for memory bandwidth.
+  unsigned start_concurrency = 4;
+  // What `vnumactl host-shutdown` (vnumad-guests.service, when the host
+  // powers off or reboots) does to running guests, and how long the ACPI
+  // power button may take before QEMU is ended.
+  host_shutdown_action on_host_shutdown = host_shutdown_action::shutdown;
+  std::chrono::seconds host_shutdown_timeout{120};
 };
 
 // Unknown keys, sections, bad booleans and bad numbers are rejected with a

@@ -39,6 +39,7 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
     co_return json::value(std::move(guests));
   }
   if (op == "capabilities") co_return vnuma::capabilities_json(host_, context_->reserved_cpus);
+  if (op == "host-shutdown") co_return co_await host_shutdown();
   if (op == "reload") {
     co_await rescan();
     co_return json::value(json::object{{"guests", guests_.size()}});
@@ -64,6 +65,9 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
     co_return json::value(config::write_domain_xml(d));
   }
   if (op == "start") {
+    if (host_shutting_down_)
+      co_return make_error(errc::busy, "guest '" + *name + "' is not started: the host is shutting down (host-shutdown)");
+    starts_->cancel(*name);  // queued from the config dir: started now instead
     auto started = co_await g->start();
     if (!started) co_return started.error();
     co_return json::value(g->info());
@@ -108,8 +112,8 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
   co_return make_error(errc::invalid_value,
                        "unknown op \"" + op +
                            "\" (valid: list, dominfo, domxml, vcpuinfo, numastat, vcpupin, setvcpus, attach-memory, "
-                           "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, capabilities, "
-                           "events)");
+                           "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, host-shutdown, "
+                           "capabilities, events)");
 }
 
 }  // namespace vnumad::reactor

@@ -12,6 +12,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <systemd/sd-daemon.h>
@@ -32,7 +33,71 @@ daemon::daemon(asio::io_context& io, daemon_options options)
 daemon::~daemon() { stop(); }
 
 void daemon::publish(json::object event) {
+  const json::value* kind = event.if_contains("event");
+  const bool state_change = kind && kind->is_string() && kind->get_string() == "state";
   if (control_) control_->publish(event);
+  if (state_change) update_status();
+}
+
+std::string daemon::status_line() const {
+  // Each guest counts once: up (running, paused, in shutdown), starting (its
+  // pipeline runs, or the queue has launched it), queued, or failed (its last
+  // start from the queue failed, or it crashed); shut off by choice is none.
+  std::size_t running = 0, starting = 0, queued = 0, failed = 0;
+  for (const auto& [name, g] : guests_) {
+    const guest_state st = g->state();
+    if (st == guest_state::running || st == guest_state::paused || st == guest_state::in_shutdown)
+      ++running;
+    else if (st == guest_state::starting || (starts_ && starts_->is_starting(name)))
+      ++starting;
+    else if (starts_ && starts_->is_queued(name))
+      ++queued;
+    else if (st == guest_state::crashed || start_failed_.contains(name))
+      ++failed;
+  }
+  return std::to_string(running) + " running, " + std::to_string(starting) + " starting, " + std::to_string(queued) +
+         " queued, " + std::to_string(failed) + " failed";
+}
+
+void daemon::update_status() {
+  if (stopped_) return;
+  std::string line = status_line();
+  if (line == last_status_) return;
+  last_status_ = line;
+  notify_systemd("STATUS=" + line);
+}
+
+void daemon::queue_start(const std::shared_ptr<guest>& g) {
+  if (host_shutting_down_ || !starts_) return;
+  starts_->enqueue(g->name(), [this, weak = std::weak_ptr<guest>(g)]() -> awaitable<void> {
+    auto g = weak.lock();
+    // Gone from the config dir, started by an operator meanwhile, or the
+    // daemon or host going down: nothing to do.
+    if (!g || find_guest(g->name()) != g.get() || g->is_active() || g->busy() || host_shutting_down_ || stopped_)
+      co_return;
+    auto started = co_await g->start();
+    if (started)
+      start_failed_.erase(g->name());
+    else
+      start_failed_.insert(g->name());
+    update_status();
+  });
+}
+
+void daemon::resume_start(const std::shared_ptr<guest>& g, guest_record record) {
+  g->set_busy(true);  // the config scan must not queue a second start meanwhile
+  starts_->run_now(g->name(), [this, g, record = std::move(record)]() -> awaitable<void> {
+    auto resumed = co_await g->resume_start(record);
+    if (resumed) {
+      start_failed_.erase(g->name());
+    } else if (find_guest(g->name()) == g.get()) {
+      // Its QEMU is gone, or could not be driven and was killed: the guest
+      // starts afresh, once, as a new one would (a failure then is final).
+      log_guest(log_level::info, g->name(), "starting it afresh");
+      queue_start(g);
+    }
+    update_status();
+  });
 }
 
 void daemon::notify_systemd(const std::string& state) const {
@@ -119,6 +184,10 @@ awaitable<result<void>> daemon::start() {
       io_, socket_options, [this](const control_request& r, access_level a) { return handle(r, a); });
   if (auto opened = control_->open(); !opened) co_return opened.error();
   control_->start();
+  // Posted: a launched start sets its guest "starting" first, so the counts
+  // never show it as neither queued nor starting.
+  starts_ = std::make_unique<start_queue>(io_, cfg.start_concurrency,
+                                          [this] { asio::post(io_, [this] { update_status(); }); });
 
   signals_ = std::make_unique<signal_handlers>(
       io_,
@@ -145,14 +214,18 @@ awaitable<result<void>> daemon::start() {
       asio::co_spawn(io_, [this, path]() -> awaitable<void> { co_await on_file_changed(path); }, asio::detached);
   });
   if (auto watching = watcher_->start(); !watching) co_return watching.error();
+  // Only queued here: READY=1 must not wait for guests to boot.
   if (auto files = watcher_->scan(); files)
     for (const auto& file : *files) co_await on_file_changed(file);
   else
     log(log_level::error, files.error().message + ": no guest defined from it yet");
 
-  notify_systemd("READY=1\nSTATUS=" + std::to_string(guests_.size()) + " guest(s)");
+  last_status_ = status_line();
+  notify_systemd("READY=1\nSTATUS=" + last_status_);
   start_watchdog();
-  log(log_level::info, "ready: " + std::to_string(guests_.size()) + " guest(s), control socket " + cfg.socket.string());
+  log(log_level::info, "ready: " + std::to_string(guests_.size()) + " guest(s) (" + last_status_ +
+                           ", at most " + std::to_string(cfg.start_concurrency) + " starting at once), control socket " +
+                           cfg.socket.string());
   co_return result<void>{};
 }
 
@@ -184,6 +257,12 @@ awaitable<void> daemon::reattach_all() {
       continue;
     }
     auto g = std::make_shared<guest>(*context_, *definition, record->config_file);
+    if (record->phase == start_phase::starting) {
+      guests_[name] = g;
+      file_owner_[g->config_file()] = name;
+      resume_start(g, std::move(*record));
+      continue;
+    }
     if (auto attached = co_await g->attach(std::move(*record)); attached) {
       guests_[name] = g;
       file_owner_[g->config_file()] = name;
@@ -228,13 +307,14 @@ awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
       for (const auto& c : edit.pending) list += (list.empty() ? "<" : ", <") + c + ">";
       log_guest(log_level::info, name, "definition changed (" + list + "): pending until the next restart");
     }
-    if (start_if_inactive && !g->is_active() && !g->busy()) co_await g->start();
+    if (start_if_inactive && !g->is_active() && !g->busy()) queue_start(g);
     co_return;
   }
   auto g = std::make_shared<guest>(*context_, std::move(*parsed), file);
   guests_[name] = g;
   file_owner_[file] = name;
-  co_await g->start();
+  queue_start(g);
+  update_status();
 }
 
 awaitable<void> daemon::on_file_removed(fs::path file) {
@@ -246,6 +326,8 @@ awaitable<void> daemon::on_file_removed(fs::path file) {
   if (it == guests_.end()) co_return;
   auto g = it->second;
   guests_.erase(it);
+  starts_->cancel(name);
+  start_failed_.erase(name);
   log_guest(log_level::info, name, "config file removed: shutting down");
   if (auto stopped = co_await g->shutdown(options_.cfg.shutdown_timeout); !stopped)
     log_guest(log_level::error, name, stopped.error().message);

@@ -10,6 +10,7 @@
 #include "reactor/guest.hpp"
 #include "reactor/owner_lock.hpp"
 #include "reactor/signals.hpp"
+#include "reactor/start_queue.hpp"
 #include "reactor/state_store.hpp"
 #include "reactor/state_watcher.hpp"
 #include "vnuma/host_topology.hpp"
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace vnumad::reactor {
@@ -41,7 +43,10 @@ class daemon {
 
   // Loads the host, re-attaches to running guests, scans the config dir,
   // starts the watcher, the control socket and signals, then tells systemd
-  // READY=1. Errors here are fatal for the daemon (logged by main).
+  // READY=1. The guests found in the config dir are only queued by then
+  // (start_queue): they start in the background, start_concurrency at a
+  // time, and STATUS= follows them. Errors here are fatal for the daemon
+  // (logged by main).
   boost::asio::awaitable<result<void>> start();
   // Stops watching and serving; guests keep running (SIGTERM semantics).
   void stop();
@@ -55,6 +60,11 @@ class daemon {
   boost::asio::awaitable<void> on_file_removed(std::filesystem::path file);
   // SIGHUP and `vnumactl reload`: compare the dir with what is known.
   boost::asio::awaitable<void> rescan();
+
+  // `vnumactl host-shutdown` (host_shutdown.cpp): the host powers off or
+  // reboots, so every guest is shut down, destroyed or left as
+  // on_host_shutdown says; completes when that is done.
+  boost::asio::awaitable<boost::json::value> host_shutdown();
 
   guest* find_guest(std::string_view name);
   const vnuma::host_topology& host() const { return host_; }
@@ -75,6 +85,13 @@ class daemon {
   // Recreates what vanished of the state dir and the control sockets, logs
   // it, and re-arms the state watcher on the directories as they are now.
   void check_own_files();
+  // Through the start queue: new guests from the config dir.
+  void queue_start(const std::shared_ptr<guest>& g);
+  // A "starting" record: its QEMU never ran the guest; finish its start.
+  void resume_start(const std::shared_ptr<guest>& g, guest_record record);
+  // "STATUS=R running, S starting, Q queued, F failed", sent when it changes.
+  std::string status_line() const;
+  void update_status();
   void notify_systemd(const std::string& state) const;
   void publish(boost::json::object event);
   void start_watchdog();
@@ -93,6 +110,10 @@ class daemon {
   std::unique_ptr<signal_handlers> signals_;
   std::map<std::string, std::shared_ptr<guest>, std::less<>> guests_;      // by name
   std::map<std::filesystem::path, std::string> file_owner_;              // config file -> guest name
+  std::unique_ptr<start_queue> starts_;
+  std::set<std::string, std::less<>> start_failed_;  // last start from the queue failed
+  std::string last_status_;
+  bool host_shutting_down_ = false;  // no new starts while guests are being stopped
   boost::asio::steady_timer watchdog_;
   bool stopped_ = false;
 };

@@ -139,7 +139,11 @@ awaitable<result<void>> guest::run_start_pipeline() {
 
   // 2. the command line
   if (auto ok = ctx_.store.prepare(guest_name); !ok) co_return ok.error();
-  undo.steps.push_back([this] { (void)ctx_.store.remove(name()); });
+  // Not when the daemon is stopping (detach): the next daemon finishes this
+  // start from the record (resume_start), so it must stay.
+  undo.steps.push_back([this] {
+    if (!detached_) (void)ctx_.store.remove(name());
+  });
   qemu::host_facts facts = qemu::host_facts_for(ctx_.host);
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
@@ -290,6 +294,11 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
   auto topo = qemu::vcpu_topology_of(running_);
   if (!topo) co_return topo.error();
   for (const auto& v : *wanted) {
+    // A start resumed after a daemon restart finds some already plugged.
+    const bool plugged_already = std::any_of(slots->begin(), slots->end(), [&](const qmp::hotpluggable_cpu& s) {
+      return s.plugged() && qemu::vcpu_of(*topo, s.props) == v.id;
+    });
+    if (plugged_already) continue;
     const qmp::hotpluggable_cpu* slot = qemu::free_slot_for(*slots, *topo, v.id);
     if (!slot)
       co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +

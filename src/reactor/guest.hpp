@@ -61,6 +61,9 @@ class guest : public std::enable_shared_from_this<guest> {
   const std::filesystem::path& config_file() const { return config_file_; }
   guest_state state() const { return state_; }
   bool is_active() const { return process_.has_value(); }
+  // The last run ended with the guest's own power-off (QMP SHUTDOWN, reason
+  // guest-shutdown), not with vnumad's quit or SIGKILL.
+  bool powered_off_by_itself() const { return poweroff_seen_; }
   std::optional<pid_t> pid() const;
   const config::domain& definition() const { return definition_; }
   // The expanded domain QEMU runs (valid while active).
@@ -75,6 +78,11 @@ class guest : public std::enable_shared_from_this<guest> {
   // pid, QMP reconnected, pinning re-applied and verified, ledger entry
   // restored. Fails (and cleans up) for a stale or half-started record.
   boost::asio::awaitable<result<void>> attach(guest_record record);
+  // Finishes the start a previous daemon left half done (a "starting"
+  // record, guest_resume.cpp): same QEMU, the pipeline from QMP on. Fails
+  // with errc::not_found (state cleaned) when that QEMU is gone; on any other
+  // failure QEMU is killed and everything undone, as for a failed start.
+  boost::asio::awaitable<result<void>> resume_start(guest_record record);
   // ACPI power button, then `quit` after `timeout`, then SIGKILL.
   boost::asio::awaitable<result<void>> shutdown(std::chrono::seconds timeout);
   // Immediate stop (quit, then SIGKILL).
@@ -168,6 +176,7 @@ class guest : public std::enable_shared_from_this<guest> {
   bool stopping_ = false;              // we asked QEMU to go: its exit is not a crash
   bool restart_after_exit_ = false;
   bool poweroff_seen_ = false;         // the guest shut itself down
+  bool detached_ = false;              // daemon stopping: a start cut short keeps its state dir
   std::uint64_t generation_ = 0;       // bumps per QEMU run, so stale callbacks are ignored
   unsigned quick_failures_ = 0;        // consecutive runs that died young, for backoff
   bool qemu_died_during_start_ = false;  // the last start failed because QEMU exited

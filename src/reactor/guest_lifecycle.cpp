@@ -66,6 +66,7 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
     std::string why = reason && reason->is_string() ? std::string(reason->as_string()) : "";
     if (stopping_) {
       // Our own power button worked: with -no-shutdown QEMU waits, so end it.
+      if (why == "guest-shutdown") poweroff_seen_ = true;
       if (why == "guest-shutdown" && qmp_)
         asio::co_spawn(
             ctx_.io,
@@ -308,6 +309,7 @@ awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
 }
 
 void guest::detach() {
+  detached_ = true;
   ++generation_;  // watchers and event callbacks of this run stop acting
   backoff_.cancel();
   if (qmp_) qmp_->close();

@@ -63,7 +63,7 @@ expect() {  # LINE EXPECTED-SORTED-WORDS...
 }
 
 all_verbs=(list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy
-           suspend resume reboot restart reload events expand argv plan capabilities)
+           suspend resume reboot restart reload host-shutdown events expand argv plan capabilities)
 
 expect "vnumactl " "${all_verbs[@]}"
 expect "vnumactl se" setvcpus
@@ -82,6 +82,9 @@ grep -qx "list" "$FAKE_LOG" || { echo "FAIL: guest names not asked with 'vnumact
 expect "vnumactl start " spare
 expect "vnumactl resume " db
 expect "vnumactl su" suspend
+expect "vnumactl ho" host-shutdown
+expect "vnumactl host-shutdown " 
+expect "vnumactl host-shutdown --" --help --json --socket
 expect "vnumactl shutdown " db web
 expect "vnumactl shutdown w" web
 expect "vnumactl dominfo web " 

@@ -25,6 +25,9 @@ need "$root" exec /usr/bin/vnumactl
 need "$root" file /etc/vnumad/vnumad.conf
 need "$root" dir /etc/vnumad/domains.d
 need "$root" file /usr/lib/systemd/system/vnumad.service
+need "$root" file /usr/lib/systemd/system/vnumad-guests.service
+grep -qx 'ExecStop=/usr/bin/vnumactl host-shutdown' "$root/usr/lib/systemd/system/vnumad-guests.service" \
+  || fail "vnumad-guests.service: $(grep ExecStop "$root/usr/lib/systemd/system/vnumad-guests.service")"
 need "$root" file /usr/lib/tmpfiles.d/vnumad.conf
 need "$root" file /usr/share/man/man1/vnumactl.1
 need "$root" file /usr/share/man/man5/vnumad.conf.5
@@ -65,6 +68,8 @@ need "$opt" dir /opt/vnumad/etc/vnumad/domains.d
 grep -qx 'ExecStart=/opt/vnumad/sbin/vnumad --config /opt/vnumad/etc/vnumad/vnumad.conf' \
   "$opt/opt/vnumad/lib/systemd/system/vnumad.service" \
   || fail "unit for /opt: $(grep ExecStart "$opt/opt/vnumad/lib/systemd/system/vnumad.service")"
+grep -qx 'ExecStop=/opt/vnumad/bin/vnumactl host-shutdown' "$opt/opt/vnumad/lib/systemd/system/vnumad-guests.service" \
+  || fail "vnumad-guests.service for /opt: $(grep ExecStop "$opt/opt/vnumad/lib/systemd/system/vnumad-guests.service")"
 grep -qx 'config_dir = /opt/vnumad/etc/vnumad/domains.d' "$opt/opt/vnumad/etc/vnumad/vnumad.conf" \
   || fail "vnumad.conf for /opt does not point at /opt/vnumad/etc/vnumad/domains.d"
 # The rewritten file is still valid: with an unreadable topology, vnumad gets

@@ -4,10 +4,15 @@
 # no hardening that would break QEMU, and `systemd-analyze verify` clean with
 # ExecStart pointed at the built vnumad. etc/tmpfiles.d/vnumad.conf applied to
 # a scratch root.
-# Usage: unit_test.sh SOURCE_DIR VNUMAD
+# etc/systemd/vnumad-guests.service: ordered after vnumad (so stopped
+# before it at shutdown), never stopped along with a plain stop or restart of
+# vnumad, its ExecStop= the host-shutdown verb, a stop timeout above
+# host_shutdown_timeout.
+# Usage: unit_test.sh SOURCE_DIR VNUMAD VNUMACTL
 set -euo pipefail
 src=$1
 vnumad=$2
+vnumactl=$3
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/appliance_lib.sh"
 unit=$src/etc/systemd/vnumad.service
@@ -58,6 +63,35 @@ sed 's/^KillMode=process$/KillMode=bogus/' "$tmp/vnumad.service" > "$tmp/broken.
 systemd-analyze verify --man=no "$tmp/broken.service" > "$tmp/broken.log" 2>&1 || true
 grep -qi "kill mode" "$tmp/broken.log" || fail "systemd-analyze verify did not notice KillMode=bogus"
 echo "ok: systemd-analyze verify"
+
+# The companion unit.
+unit=$src/etc/systemd/vnumad-guests.service
+expect Type oneshot
+expect RemainAfterExit yes
+expect ExecStop '/usr/bin/vnumactl host-shutdown'
+unit_key() { awk -F= -v key="$1" '/^\[/ {section = $0} section == "[Unit]" && $1 == key {print substr($0, length(key) + 2)}' "$unit"; }
+[[ " $(unit_key After | tr '\n' ' ') " == *" vnumad.service "* ]] || fail "vnumad-guests.service: no After=vnumad.service"
+for dep in Requires BindsTo PartOf Requisite; do
+  # Any of these would stop the guests on `systemctl stop|restart vnumad`.
+  [[ -z $(unit_key $dep) ]] || fail "vnumad-guests.service: $dep=$(unit_key $dep) would shut guests down with vnumad"
+done
+grep -q '^WantedBy=multi-user.target$' "$unit" || fail "vnumad-guests.service: no WantedBy=multi-user.target"
+# TimeoutStopSec in minutes or seconds, above the default host_shutdown_timeout
+# plus vnumad's 25 s to end a QEMU that ignores the button.
+stop=$(value TimeoutStopSec)
+case $stop in
+  *min) stop_s=$((${stop%min} * 60)) ;;
+  *s) stop_s=${stop%s} ;;
+  *) stop_s=$stop ;;
+esac
+default_timeout=$(awk -F' = ' '$1 == "# host_shutdown_timeout" || $1 == "host_shutdown_timeout" {print $2}' "$src/etc/vnumad.conf")
+[[ -n $default_timeout ]] || fail "etc/vnumad.conf does not show host_shutdown_timeout"
+((stop_s > default_timeout + 25)) || fail "TimeoutStopSec=$stop does not cover host_shutdown_timeout = $default_timeout"
+sed -e "s|^ExecStop=/usr/bin/vnumactl |ExecStop=$vnumactl |" "$unit" > "$tmp/vnumad-guests.service"
+systemd-analyze verify --man=no "$tmp/vnumad.service" "$tmp/vnumad-guests.service" > "$tmp/verify-guests.log" 2>&1 \
+  || fail "systemd-analyze verify vnumad-guests.service: $(cat "$tmp/verify-guests.log")"
+[[ ! -s $tmp/verify-guests.log ]] || fail "systemd-analyze verify warns: $(cat "$tmp/verify-guests.log")"
+echo "ok: vnumad-guests.service"
 
 systemd-tmpfiles --create --root="$tmp/root" "$src/etc/tmpfiles.d/vnumad.conf" || fail "systemd-tmpfiles --create"
 for d in /var/lib/vnumad /var/lib/vnumad/images /var/log/vnumad; do

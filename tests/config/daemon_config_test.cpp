@@ -35,6 +35,9 @@ BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   BOOST_TEST(!r->readonly_socket.has_value());
   BOOST_TEST(r->reserved_memory.every_node == GiB);
   BOOST_TEST(r->reserved_memory.per_node.empty());
+  BOOST_TEST(r->start_concurrency == 4u);
+  BOOST_TEST((r->on_host_shutdown == host_shutdown_action::shutdown));
+  BOOST_TEST(r->host_shutdown_timeout.count() == 120);
 }
 
 BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
@@ -56,7 +59,10 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
                          "; read-only status socket\n"
                          "readonly_socket = /var/run/vn/ro.sock\n"
                          "log_dir = /srv/vnumad/logs\n"
-                         "reserved_memory = 2GiB 0=4GiB\n";
+                         "reserved_memory = 2GiB 0=4GiB\n"
+                         "start_concurrency = 1\n"
+                         "on_host_shutdown = destroy\n"
+                         "host_shutdown_timeout = 30\n";
   auto r = load_daemon_config(file);
   std::filesystem::remove(file);
   BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
@@ -79,6 +85,17 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
   BOOST_TEST(r->reserved_memory.every_node == 2 * GiB);
   BOOST_TEST(r->reserved_memory.on(0) == 4 * GiB);
   BOOST_TEST(r->reserved_memory.on(1) == 2 * GiB);
+  BOOST_TEST(r->start_concurrency == 1u);
+  BOOST_TEST((r->on_host_shutdown == host_shutdown_action::destroy));
+  BOOST_TEST(r->host_shutdown_timeout.count() == 30);
+}
+
+BOOST_AUTO_TEST_CASE(host_shutdown_actions) {
+  for (auto a : {host_shutdown_action::shutdown, host_shutdown_action::destroy, host_shutdown_action::leave}) {
+    auto r = parse_daemon_config("on_host_shutdown = " + std::string(to_string(a)), "x");
+    BOOST_TEST_REQUIRE(r.has_value(), r.error().message);
+    BOOST_TEST((r->on_host_shutdown == a));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(image_dirs_empty_or_relative) {
@@ -143,6 +160,11 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"shutdown_timeout = -5", errc::invalid_value, {"shutdown_timeout", "-5"}},
                          {"shutdown_timeout = 1m", errc::invalid_value, {"seconds"}},
                          {"qmp_timeout = 0", errc::invalid_value, {"qmp_timeout", "at least 1"}},
+                         {"start_concurrency = 0", errc::invalid_value, {"start_concurrency", "at least 1"}},
+                         {"start_concurrency = many", errc::invalid_value, {"start_concurrency", "many"}},
+                         {"on_host_shutdown = suspend", errc::invalid_value,
+                          {"on_host_shutdown = suspend", "shutdown, destroy, leave"}},
+                         {"host_shutdown_timeout = 2m", errc::invalid_value, {"host_shutdown_timeout", "seconds"}},
                          {"state_dir = run/vnumad", errc::invalid_value, {"not an absolute path"}},
                          {"socket = ", errc::invalid_value, {"not an absolute path"}},
                          {"[daemon]\nlog_level = info", errc::invalid_value, {"section [daemon]"}},

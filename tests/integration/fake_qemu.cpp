@@ -5,6 +5,8 @@
 //
 //   exit-at-spawn        print a QEMU-style error and exit 1 before QMP exists
 //   no-greeting          accept the daemon's QMP connection, never send a byte
+//   delay-greeting SECS  accept it, greet only SECS seconds later (a QEMU that
+//                        first faults in a large locked RAM), on every connection
 //   kill-at COMMAND      SIGKILL itself and QEMU when the daemon sends COMMAND
 //   kill-after COMMAND   relay COMMAND's reply, then SIGKILL itself and QEMU
 //   close-at COMMAND     close the daemon's QMP connection on COMMAND, keep running
@@ -244,6 +246,13 @@ int main(int argc, char** argv) {
     if (const plan p = read_plan(); p.action == "no-greeting") {
       mark_reached(p);
       for (;;) wait_readable(-1);  // silent until killed
+    } else if (p.action == "delay-greeting") {
+      mark_reached(p);
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds(std::atoi(p.command.c_str()));
+      while (std::chrono::steady_clock::now() < until) {
+        exit_if_qemu_gone();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     }
     int qemu_fd = connect_to_qemu(real_path);
     relay(daemon_fd, qemu_fd);
