@@ -18,6 +18,7 @@ packages=(
   systemd man-db bash-completion
   groff-base                 # man pages: groff -ww checks in tests/appliance
   dpkg-dev file              # cpack -G DEB: dpkg-shlibdeps computes Depends
+  lintian logrotate          # the package test: lintian of the .deb, logrotate -d of its file
 )
 
 missing=()
