@@ -4,6 +4,10 @@
 #include "reactor/logging.hpp"
 
 #include <sys/uio.h>
+
+// Without this, sd-journal.h adds CODE_FILE=/CODE_LINE=/CODE_FUNC= naming
+// this file: the same place for every event, so of no use.
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 namespace vnumad::reactor {
