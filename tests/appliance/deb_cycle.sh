@@ -97,6 +97,14 @@ dpkg_in -r vnumad
 [[ $(readlink "$r/etc/systemd/system/vnumad.service") == /dev/null ]] || fail "remove did not mask the unit"
 echo "ok: remove: programs gone, unit masked; conffiles, enablement and logs stay"
 
+# --- reinstall after remove: the mask goes, the enablement is back ------------
+dpkg_in -i /tmp/vnumad-pkg/newer.deb
+[[ $(status) == "ii $newer" ]] || fail "after reinstall: $(status)"
+[[ ! -L $r/etc/systemd/system/vnumad.service ]] || fail "reinstall left the unit masked"
+[[ -L $r$wants ]] || fail "reinstall lost the enablement"
+dpkg_in -r vnumad
+echo "ok: reinstall after remove: unit unmasked, still enabled"
+
 # --- purge ---------------------------------------------------------------------
 dpkg_in -P vnumad
 [[ -z $(status) || $(status) == "un "* ]] || fail "after purge: $(status)"
