@@ -19,6 +19,7 @@ packages=(
   systemd-container          # systemd-machined: guests in machine scopes (tests/numahost systemd mode)
   groff-base                 # man pages: groff -ww checks in tests/appliance
   dpkg-dev file              # cpack -G DEB: dpkg-shlibdeps computes Depends
+  lintian logrotate          # the package test: lintian of the .deb, logrotate -d of its file
 )
 
 missing=()

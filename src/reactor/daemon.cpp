@@ -281,7 +281,7 @@ awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
   auto parsed = read_trusted_definition(file, options_.cfg);
   if (!parsed) {
     // The guest defined by an earlier version of this file keeps running.
-    log(log_level::error, parsed.error().message);
+    log_failure({}, "", parsed.error());
     publish(json::object{{"event", "config_error"}, {"file", file.string()}, {"message", parsed.error().message}});
     co_return;
   }
@@ -330,7 +330,7 @@ awaitable<void> daemon::on_file_removed(fs::path file) {
   start_failed_.erase(name);
   log_guest(log_level::info, name, "config file removed: shutting down");
   if (auto stopped = co_await g->shutdown(options_.cfg.shutdown_timeout); !stopped)
-    log_guest(log_level::error, name, stopped.error().message);
+    log_failure(name, "", stopped.error());
   publish(json::object{{"event", "undefined"}, {"guest", name}});
 }
 

@@ -100,7 +100,7 @@ awaitable<result<void>> guest::start() {
   auto started = co_await run_start_pipeline();
   busy_ = false;
   if (!started) {
-    log_error("start failed: " + started.error().message);
+    log_failure(name(), "start failed: ", started.error());
     set_state(guest_state::shut_off, started.error().message);
     if (ctx_.publish)
       ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", started.error().message}});
@@ -346,7 +346,7 @@ awaitable<result<void>> guest::attach(guest_record record) {
   auto fail = [&](const error& e) -> result<void> {
     // QEMU runs but cannot be driven: leave it alone rather than kill a guest,
     // and say so. Its resources stay held.
-    log_error("re-attach incomplete: " + e.message);
+    log_failure(name(), "re-attach incomplete: ", e);
     return e;
   };
   if (auto c = co_await qmp_->connect(ctx_.store.qmp_socket(name()).string(), 5s); !c) co_return fail(c.error());

@@ -322,9 +322,9 @@ awaitable<result<json::value>> attach_memory(guest& g, unsigned cell, std::uint6
   }
   d.devices.memory_devices.push_back(m);
   (void)g.save_record();
-  log_guest(log_level::info, g.name(),
-            "attached " + config::format_size(bytes) + " as " + dimm + " on cell " + std::to_string(cell) +
-                " (host node " + std::to_string(node) + ")");
+  log_with(log_level::info, {.guest = g.name(), .cell = cell},
+           "attached " + config::format_size(bytes) + " as " + dimm + " on cell " + std::to_string(cell) +
+               " (host node " + std::to_string(node) + ")");
   co_return json::value(json::object{{"dimm", dimm}, {"cell", cell}, {"host_node", node}, {"size_bytes", bytes}});
 }
 

@@ -75,6 +75,25 @@ bool stderr_is_journal() {
   return journal_stream_matches(env, st.st_dev, st.st_ino);
 }
 
+namespace {
+
+// The text after the prefix: "guest 'web': " and the message on one line.
+void append_text(std::string& line, std::string_view guest, std::string_view message) {
+  if (!guest.empty()) {
+    line += "guest '";
+    line += guest;
+    line += "': ";
+  }
+  for (char c : message) {
+    if (c == '\n')
+      line += "\\n";
+    else if (c != '\r')
+      line += c;
+  }
+}
+
+}  // namespace
+
 std::string format_log_line(log_level level, bool journal, std::string_view guest, std::string_view message) {
   std::string line;
   line.reserve(message.size() + guest.size() + 24);
@@ -87,30 +106,37 @@ std::string format_log_line(log_level level, bool journal, std::string_view gues
       if (l.level == level) line += l.prefix;
     line += ": ";
   }
-  if (!guest.empty()) {
-    line += "guest '";
-    line += guest;
-    line += "': ";
-  }
-  for (char c : message) {
-    if (c == '\n')
-      line += "\\n";
-    else if (c != '\r')
-      line += c;
-  }
+  append_text(line, guest, message);
   line += '\n';
   return line;
 }
 
-logger::logger(sink out, log_level level, bool journal) : out_(std::move(out)), level_(level), journal_(journal) {}
+std::vector<std::string> journal_fields(log_level level, const log_context& context, std::string_view message,
+                                        std::string_view identifier) {
+  std::vector<std::string> fields;
+  std::string text = "MESSAGE=";
+  append_text(text, context.guest, message);
+  fields.push_back(std::move(text));
+  fields.push_back("PRIORITY=" + std::to_string(static_cast<int>(level)));
+  fields.push_back("SYSLOG_IDENTIFIER=" + std::string(identifier));
+  if (!context.guest.empty()) fields.push_back("GUEST=" + std::string(context.guest));
+  if (context.cell) fields.push_back("CELL=" + std::to_string(*context.cell));
+  if (!context.code.empty()) fields.push_back("CODE=" + std::string(context.code));
+  return fields;
+}
 
-void logger::log(log_level level, std::string_view guest, std::string_view message) const {
-  if (!enabled(level) || !out_) return;
-  out_(format_log_line(level, journal_, guest, message));
+logger::logger(sink out, log_level level, bool journal, journal_sink to_journal)
+    : out_(std::move(out)), level_(level), journal_(journal), to_journal_(std::move(to_journal)) {}
+
+void logger::log(log_level level, const log_context& context, std::string_view message) const {
+  if (!enabled(level)) return;
+  if (journal_ && to_journal_ && to_journal_(journal_fields(level, context, message))) return;
+  if (out_) out_(format_log_line(level, journal_, context.guest, message));
 }
 
 logger& global_logger() {
-  static logger instance(write_stderr, log_level::info, stderr_is_journal());
+  static const bool journal = stderr_is_journal();
+  static logger instance(write_stderr, log_level::info, journal, journal ? logger::journal_sink(send_to_journal) : nullptr);
   return instance;
 }
 
@@ -118,6 +144,13 @@ void set_log_level(log_level level) { global_logger().set_level(level); }
 void log(log_level level, std::string_view message) { global_logger().log(level, message); }
 void log_guest(log_level level, std::string_view guest, std::string_view message) {
   global_logger().log(level, guest, message);
+}
+void log_with(log_level level, const log_context& context, std::string_view message) {
+  global_logger().log(level, context, message);
+}
+void log_failure(std::string_view guest, std::string_view what, const error& e) {
+  global_logger().log(log_level::error, log_context{.guest = guest, .code = to_string(e.code)},
+                      std::string(what) + e.message);
 }
 
 }  // namespace vnumad::reactor

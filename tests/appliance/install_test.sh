@@ -29,10 +29,10 @@ need "$root" file /usr/lib/systemd/system/vnumad-guests.service
 grep -qx 'ExecStop=/usr/bin/vnumactl host-shutdown' "$root/usr/lib/systemd/system/vnumad-guests.service" \
   || fail "vnumad-guests.service: $(grep ExecStop "$root/usr/lib/systemd/system/vnumad-guests.service")"
 need "$root" file /usr/lib/tmpfiles.d/vnumad.conf
-need "$root" file /usr/share/man/man1/vnumactl.1
-need "$root" file /usr/share/man/man5/vnumad.conf.5
-need "$root" file /usr/share/man/man5/vnumad-domain.5
-need "$root" file /usr/share/man/man8/vnumad.8
+need "$root" file /usr/share/man/man1/vnumactl.1.gz
+need "$root" file /usr/share/man/man5/vnumad.conf.5.gz
+need "$root" file /usr/share/man/man5/vnumad-domain.5.gz
+need "$root" file /usr/share/man/man8/vnumad.8.gz
 need "$root" file /usr/share/bash-completion/completions/vnumactl
 need "$root" file /usr/share/doc/vnumad/examples/demo.xml
 need "$root" file /usr/share/doc/vnumad/control-protocol.md
