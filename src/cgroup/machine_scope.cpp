@@ -108,7 +108,12 @@ std::vector<scope_property> scope_properties_for(std::string_view guest) {
   return {
       {"Description", "vnumad guest " + std::string(guest)},
       {"Delegate", true},
+      // Stopped after vnumad-guests.service at host shutdown (units stop in
+      // reverse order), so that its ACPI power-off comes before systemd's
+      // SIGTERM to QEMU when the scope stops; libvirt orders its scopes
+      // Before=virt-guest-shutdown.target for the same reason.
       {"After", std::vector<std::string>{"vnumad.service"}},
+      {"Before", std::vector<std::string>{"vnumad-guests.service"}},
       {"TasksMax", std::numeric_limits<std::uint64_t>::max()},
       {"CollectMode", std::string("inactive-or-failed")},
   };

@@ -32,7 +32,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ $(field Maintainer) =~ .+\<.+@.+\> ]] || fail "Maintainer: $(field Maintainer)"
 [[ -n $(field Description) ]] || fail "no Description"
 depends=$(field Depends)
-for dep in qemu-system-x86 adduser libhwloc libnuma libc6 libstdc++6 libsystemd0 libboost-json; do
+for dep in qemu-system-x86 adduser systemd-container libhwloc libnuma libc6 libstdc++6 libsystemd0 libboost-json; do
   [[ $depends == *"$dep"* ]] || fail "Depends lacks $dep: $depends"
 done
 echo "ok: control fields (Depends: $depends)"
@@ -51,11 +51,14 @@ for script in postinst prerm postrm; do
 done
 grep -q 'deb-systemd-invoke try-restart' "$tmp/control/postinst" || fail "postinst does not try-restart on upgrade"
 grep -q 'deb-systemd-invoke stop' "$tmp/control/prerm" || fail "prerm does not stop on remove"
+grep -q 'deb-systemd-helper enable "$guests_unit"' "$tmp/control/postinst" || fail "postinst does not enable vnumad-guests.service"
+! grep -Eq 'deb-systemd-invoke (stop|restart|try-restart) .*guests' "$tmp/control/postinst" "$tmp/control/prerm" \
+  || fail "a maintainer script stops or restarts vnumad-guests.service (that powers every guest off)"
 echo "ok: conffiles and maintainer scripts"
 
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' | sort > "$tmp/files"
 for path in /usr/sbin/vnumad /usr/bin/vnumactl /etc/vnumad/vnumad.conf /etc/vnumad/domains.d \
-            /usr/lib/systemd/system/vnumad.service /usr/lib/tmpfiles.d/vnumad.conf \
+            /usr/lib/systemd/system/vnumad.service /usr/lib/systemd/system/vnumad-guests.service /usr/lib/tmpfiles.d/vnumad.conf \
             /usr/share/man/man1/vnumactl.1.gz /usr/share/man/man5/vnumad.conf.5.gz \
             /usr/share/man/man5/vnumad-domain.5.gz /usr/share/man/man8/vnumad.8.gz /usr/share/bash-completion/completions/vnumactl \
             /usr/share/doc/vnumad/examples/demo.xml /usr/share/doc/vnumad/copyright \

@@ -21,6 +21,7 @@ BOOST_AUTO_TEST_CASE(scope_properties_are_the_delegated_vm_scope) {
       {"Description", std::string("vnumad guest web-1")},
       {"Delegate", true},
       {"After", std::vector<std::string>{"vnumad.service"}},
+      {"Before", std::vector<std::string>{"vnumad-guests.service"}},
       {"TasksMax", std::numeric_limits<std::uint64_t>::max()},
       {"CollectMode", std::string("inactive-or-failed")},
   };
