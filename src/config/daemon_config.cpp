@@ -168,6 +168,7 @@ result<void> check_emulator(const std::filesystem::path& emulator, const daemon_
   return make_error(errc::permission_denied, "<emulator>" + emulator.string() +
                                                  "</emulator>: not an allowed emulator (vnumad.conf emulators and "
                                                  "qemu_binary allow: " + list + ")");
+}
 
 std::string_view to_string(host_shutdown_action a) {
   switch (a) {
