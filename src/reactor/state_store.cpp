@@ -173,6 +173,9 @@ result<std::string> state_store::restore_qmp_socket(std::string_view name) const
   if (have_socket == have_spare) return std::string();  // both there, or nothing to restore from
   if (!have_socket) {
     if (auto ok = prepare(name); !ok) return ok.error();
+    // QEMU's own folder went with the state dir; root's now, which is all
+    // vnumad needs to reach a QEMU that already listens.
+    fs::create_directories(socket.parent_path(), ec);
     fs::create_hard_link(spare, socket, ec);
     if (ec) return make_error(errc::io_error, "cannot link " + spare.string() + " back to " + socket.string() + ": " + ec.message());
     return socket.string() + " (from " + spare.string() + ")";

@@ -27,7 +27,7 @@ cat > "$tmp/domains/big.xml" <<XML
     <partition nodeset='0' cells='1'/>
   </vnuma>
   <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices><emulator>/bin/false</emulator></devices>
+  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>
 </domain>
 XML
 : > "$tmp/vnumad.conf"

@@ -63,6 +63,7 @@ BOOST_AUTO_TEST_CASE(a_deleted_state_dir_gets_a_socket_that_reaches_the_same_lis
   fixture f;
   state_store store(f.dir / "state");
   BOOST_TEST_REQUIRE(store.prepare("g").has_value());
+  fs::create_directories(store.qemu_dir("g"));  // QEMU's folder, made at start
   int listener = listen_at(store.qmp_socket("g"));
   BOOST_TEST_REQUIRE(store.keep_qmp_socket("g").has_value());
   BOOST_TEST(fs::is_socket(store.qmp_socket_spare("g")));
@@ -84,6 +85,7 @@ BOOST_AUTO_TEST_CASE(a_lost_spare_is_made_again_and_remove_takes_both) {
   fixture f;
   state_store store(f.dir / "state");
   BOOST_TEST_REQUIRE(store.prepare("g").has_value());
+  fs::create_directories(store.qemu_dir("g"));  // QEMU's folder, made at start
   int listener = listen_at(store.qmp_socket("g"));
   BOOST_TEST_REQUIRE(store.keep_qmp_socket("g").has_value());
   fs::remove(store.qmp_socket_spare("g"));
