@@ -94,7 +94,11 @@ void daemon::resume_start(const std::shared_ptr<guest>& g, guest_record record) 
       // Its QEMU is gone, or could not be driven and was killed: the guest
       // starts afresh, once, as a new one would (a failure then is final).
       log_guest(log_level::info, g->name(), "starting it afresh");
-      queue_start(g);
+      // Once this task's slot is free: the queue drops a name it is still
+      // starting, and the afresh start was lost that way.
+      asio::post(io_, [this, weak = std::weak_ptr<guest>(g)] {
+        if (auto again = weak.lock()) queue_start(again);
+      });
     }
     update_status();
   });
