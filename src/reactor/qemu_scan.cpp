@@ -35,9 +35,13 @@ std::optional<std::string> guest_of_qemu_argv(const std::vector<std::string>& ar
       name = value.substr(6, value.find(',') == std::string::npos ? std::string::npos : value.find(',') - 6);
     }
   if (!name || name->empty()) return std::nullopt;
-  const std::string socket = "path=" + (state_root / *name / "qmp.sock").string() + ",";
-  for (std::size_t i = 1; i < argv.size(); ++i)
-    if (argv[i].find(socket) != std::string::npos) return name;
+  // The QMP socket in QEMU's own folder (state_store.hpp), or in the guest's
+  // folder for a QEMU started before that folder existed.
+  for (const fs::path& path : {state_root / *name / "qemu" / "qmp.sock", state_root / *name / "qmp.sock"}) {
+    const std::string socket = "path=" + path.string() + ",";
+    for (std::size_t i = 1; i < argv.size(); ++i)
+      if (argv[i].find(socket) != std::string::npos) return name;
+  }
   return std::nullopt;
 }
 

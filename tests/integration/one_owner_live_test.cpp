@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
   BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
   const pid_t qemu = d.guest_pid(g.name).value();
   const fs::path guest_dir = d.dir / "state" / g.name;
-  BOOST_TEST_REQUIRE(fs::exists(guest_dir / "qmp.sock"));
+  BOOST_TEST_REQUIRE(fs::exists(guest_dir / "qemu" / "qmp.sock"));
 
   fs::remove_all(d.dir / "state");
   fs::remove(d.socket());
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
   BOOST_TEST_REQUIRE(wait_until([&] { return fs::exists(d.socket()); }, 10s), d.daemon_log());
   BOOST_TEST(wait_until([&] { return fs::exists(guest_dir / "record.json"); }, 10s), d.daemon_log());
   BOOST_TEST(fs::exists(guest_dir / "domain.xml"));
-  BOOST_TEST(fs::is_socket(guest_dir / "qmp.sock"));
+  BOOST_TEST(fs::is_socket(guest_dir / "qemu" / "qmp.sock"));
   BOOST_TEST(d.read_pid(g.name).value_or(-1) == qemu);
   BOOST_TEST(d.state(g.name) == "running");
   // Loudly: an error line naming what vanished and what came back.
