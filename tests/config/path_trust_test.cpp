@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "config/path_trust.hpp"
+#include "support/files_and_processes.hpp"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -26,13 +27,6 @@ uid_t nobody() {
   const passwd* pw = ::getpwnam("nobody");
   BOOST_TEST_REQUIRE(pw != nullptr);
   return pw->pw_uid;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // mkdtemp under /tmp (sticky, root's) as root: 0700, trusted.
@@ -138,7 +132,7 @@ BOOST_AUTO_TEST_CASE(a_link_planted_at_a_log_path_is_not_followed) {
   BOOST_TEST_REQUIRE(!fd.has_value());
   BOOST_TEST(fd.error().code == errc::permission_denied);
   BOOST_TEST(fd.error().message.find(log.string() + ": is a symbolic link") != std::string::npos, fd.error().message);
-  BOOST_TEST(slurp(target) == "precious\n");
+  BOOST_TEST(vnumad::testing::read_text(target) == "precious\n");
 }
 
 BOOST_AUTO_TEST_CASE(logs_go_only_in_dirs_root_alone_can_write) {

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "reactor/state_store.hpp"
+#include "support/files_and_processes.hpp"
 
 #include <unistd.h>
 
@@ -17,13 +18,6 @@ namespace fs = std::filesystem;
 using namespace vnumad::reactor;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct temp_dir {
   fs::path path;
@@ -68,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_link_planted_in_the_state_dir_is_not_followed) {
   BOOST_TEST_REQUIRE(!saved.has_value());
   BOOST_TEST(saved.error().message.find("domain.xml.tmp: is a symbolic link") != std::string::npos,
              saved.error().message);
-  BOOST_TEST(slurp(target) == "precious\n");
+  BOOST_TEST(vnumad::testing::read_text(target) == "precious\n");
 
   fs::remove(store.guest_dir("g") / "domain.xml.tmp");
   fs::create_symlink(target, store.guest_dir("g") / "record.json");
