@@ -197,6 +197,9 @@ class daemon_process {
     char tmpl[] = "/tmp/vnumad-bench-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir = tmpl;
+    // QEMU runs as vnumad-qemu (runas's default) and must reach its own
+    // folder in the state dir below this one: mkdtemp's 0700 would stop it.
+    fs::permissions(dir, fs::perms(0711));
     fs::create_directories(dir / "domains.d");
     fs::create_directories(dir / "log");
     write_text(dir / "vnumad.conf", "shutdown_timeout = 5\nreserved_cpus = none\n" + conf_extra);
@@ -292,6 +295,20 @@ class daemon_process {
     for (const auto& name : guests) remove_cgroups(name);
     fs::remove_all(dir, ec);
     dir.clear();
+  }
+
+  // The daemon's log lines that report a failure (ERROR, or a start that
+  // failed), for a benchmark that must say why a run fell short.
+  std::string failure_lines(std::size_t max_lines = 5) const {
+    std::istringstream in(read_text(dir / "vnumad.log"));
+    std::string out;
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line) && n < max_lines;)
+      if (line.find("ERROR") != std::string::npos || line.find("failed") != std::string::npos) {
+        out += "    " + line + "\n";
+        ++n;
+      }
+    return out;
   }
 
   fs::path dir;

@@ -19,6 +19,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 
 using namespace vnumad;
 using namespace vnumad::bench;
@@ -28,6 +29,7 @@ namespace {
 struct run_figures {
   double ready_ms = -1, all_running_ms = -1;
   unsigned max_starting = 0, running = 0, failed = 0;
+  std::string why;  // the daemon's failure lines, when not all ran
 };
 
 unsigned running_count(const daemon_process& d) {
@@ -39,17 +41,57 @@ unsigned running_count(const daemon_process& d) {
   return n;
 }
 
+// Reads the notify socket on its own thread, stamping each message as it
+// arrives: vnumad's sd_notify blocks once the datagram queue is full
+// (net.unix.max_dgram_qlen, 10 here), so a reader that also waits for the
+// daemon's `list` replies would stall both and measure its own deadlock.
+class notify_reader {
+ public:
+  notify_reader(const fs::path& path, clock::time_point t0) : socket_(path), t0_(t0) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        auto m = socket_.receive(50ms);
+        if (!m) continue;
+        std::lock_guard lock(mutex_);
+        if (m->find("READY=1") != std::string::npos && ready_ms_ < 0) ready_ms_ = ms_since(t0_);
+        if (auto s = testing::notify_socket::field(*m, "STATUS"))
+          if (auto c = testing::parse_status(*s)) {
+            max_starting_ = std::max(max_starting_, c->starting);
+            failed_ = c->failed;
+          }
+      }
+    });
+  }
+  ~notify_reader() {
+    stop_ = true;
+    thread_.join();
+  }
+  const fs::path& path() const { return socket_.path(); }
+  void read_into(run_figures& f) {
+    std::lock_guard lock(mutex_);
+    f.ready_ms = ready_ms_;
+    f.max_starting = max_starting_;
+    f.failed = failed_;
+  }
+
+ private:
+  testing::notify_socket socket_;
+  clock::time_point t0_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  double ready_ms_ = -1;
+  unsigned max_starting_ = 0, failed_ = 0;
+};
+
 run_figures run(unsigned guests, unsigned limit, unsigned fake_delay, const fs::path& plans) {
   run_figures f;
-  // Closed before the daemon's teardown: nobody reads it then, and a full
-  // datagram queue (net.unix.max_dgram_qlen, 10 here) would block vnumad's
-  // sd_notify, where a closed one makes it fail at once.
-  auto notify_owner = std::make_unique<testing::notify_socket>(plans / ("notify-" + std::to_string(limit) + ".sock"));
-  testing::notify_socket& notify = *notify_owner;
-  ::setenv("NOTIFY_SOCKET", notify.path().c_str(), 1);
   std::string conf = "start_concurrency = " + std::to_string(limit) + "\n";
   if (fake_delay > 0) conf += "qemu_binary = " + (binary_dir / "fake-qemu" / "qemu-system-x86_64").string() + "\n";
-  clock::time_point t0;
+  // Stopped before the daemon's teardown: nobody reads it then, and a closed
+  // socket makes vnumad's sd_notify fail at once where a full one blocks it.
+  std::unique_ptr<notify_reader> notify;
+  clock::time_point t0;  // the daemon's start
   daemon_process d(conf, "info", [&](const daemon_process& dp) {
     for (unsigned i = 0; i < guests; ++i) {
       guest_spec g{.name = unique_name("storm" + std::to_string(i)), .vcpus = 1, .memory_mib = 128, .vnuma = false};
@@ -57,18 +99,13 @@ run_figures run(unsigned guests, unsigned limit, unsigned fake_delay, const fs::
       dp.land(dp.stage(g), g.name);
     }
     t0 = clock::now();
+    notify = std::make_unique<notify_reader>(plans / ("notify-" + std::to_string(limit) + ".sock"), t0);
+    ::setenv("NOTIFY_SOCKET", notify->path().c_str(), 1);
   });
-  auto deadline = clock::now() + std::chrono::seconds(60 + guests * (10 + fake_delay));
+  auto deadline = t0 + std::chrono::seconds(60 + guests * (10 + fake_delay));
   while (clock::now() < deadline) {
-    while (auto m = notify.receive(0ms)) {
-      if (m->find("READY=1") != std::string::npos && f.ready_ms < 0) f.ready_ms = ms_since(t0);
-      if (auto s = testing::notify_socket::field(*m, "STATUS"))
-        if (auto c = testing::parse_status(*s)) {
-          f.max_starting = std::max(f.max_starting, c->starting);
-          f.failed = c->failed;
-        }
-    }
     f.running = running_count(d);
+    notify->read_into(f);
     if (f.running == guests) {
       f.all_running_ms = ms_since(t0);
       break;
@@ -76,8 +113,10 @@ run_figures run(unsigned guests, unsigned limit, unsigned fake_delay, const fs::
     if (f.failed > 0) break;
     std::this_thread::sleep_for(20ms);
   }
+  notify->read_into(f);
+  if (f.all_running_ms < 0) f.why = d.failure_lines();
   ::unsetenv("NOTIFY_SOCKET");
-  notify_owner.reset();
+  notify.reset();
   return f;
 }
 
@@ -115,6 +154,7 @@ int main(int argc, char** argv) {
     if (f.all_running_ms < 0) {
       std::printf("%-18u %10.0f %16s %14u %10s   (%u of %u running, %u failed)\n", limit, f.ready_ms, "-", f.max_starting,
                   "-", f.running, guests, f.failed);
+      std::printf("%s", f.why.c_str());
       exit = 1;
       continue;
     }

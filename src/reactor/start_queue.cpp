@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -54,15 +55,21 @@ void start_queue::pump() {
 void start_queue::launch(std::string name, task start) {
   running_.insert(name);
   peak_ = std::max(peak_, running_.size());
-  asio::co_spawn(
-      io_,
-      [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
-        co_await start();
-        running_.erase(running_.find(name));
-        if (changed_) changed_();
-        pump();
-      },
-      asio::detached);
+  // Posted, never run inline: co_spawn (Boost 1.74) runs a coroutine up to
+  // its first suspension at once, and a start's first stretch (plan,
+  // cgroups, fork and exec) would then run inside the config-dir scan and
+  // hold READY=1 back by a fraction of a second per guest.
+  asio::post(io_, [this, name = std::move(name), start = std::move(start)]() mutable {
+    asio::co_spawn(
+        io_,
+        [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
+          co_await start();
+          running_.erase(running_.find(name));
+          if (changed_) changed_();
+          pump();
+        },
+        asio::detached);
+  });
 }
 
 }  // namespace vnumad::reactor

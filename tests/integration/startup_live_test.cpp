@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <set>
+#include <thread>
 
 using namespace vnumad;
 using namespace vnumad::testing;
@@ -140,6 +141,25 @@ BOOST_AUTO_TEST_CASE(ready_before_slow_guests_start_with_the_limit_and_counts_in
   BOOST_TEST(at_ready->starting <= 2u, *ready);
   // From /proc: no more than two of the slow guests have a QEMU yet.
   BOOST_TEST(qemus_for(slow).size() <= 2u);
+  {
+    // Not one start began before READY=1: in this run's log (after its
+    // "host:" line) "ready:" comes before the first QEMU spawn. A start run
+    // inline from the config-dir scan would fork QEMU first.
+    // The line is logged just after READY=1 is sent, in the same stretch
+    // of the daemon's loop, so wait for it.
+    std::string log;
+    std::size_t run_begins = std::string::npos, ready_line = std::string::npos;
+    for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;) {
+      log = f.d->daemon_log();
+      run_begins = log.rfind("INFO: host:");
+      if (run_begins != std::string::npos && (ready_line = log.find("INFO: ready:", run_begins)) != std::string::npos)
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+    BOOST_TEST_REQUIRE(ready_line != std::string::npos, log);
+    const auto first_spawn = log.find("QEMU started", run_begins);
+    BOOST_TEST((first_spawn == std::string::npos || ready_line < first_spawn), log.substr(run_begins));
+  }
 
   bool all_up = f.follow_status([](const start_counts& c) { return c.running == 4 && c.starting == 0 && c.queued == 0; },
                                 60s, statuses);
