@@ -141,6 +141,8 @@ int main(int argc, char** argv) {
   }
   char tmpl[] = "/tmp/vnumad-storm-XXXXXX";
   const fs::path plans = ::mkdtemp(tmpl);
+  // The fake QEMU reads its plan as the QEMU user (runas): 0700 would hide it.
+  fs::permissions(plans, fs::perms(0755));
   if (fake_delay > 0) ::setenv("VNUMAD_FAKE_QEMU_PLAN_DIR", plans.c_str(), 1);
 
   std::printf("boot storm: %u guests in the config dir at daemon start; firmware-only TCG QEMU, 128 MiB, 1 vCPU, no <vnuma>%s\n",
