@@ -22,7 +22,7 @@ void node_families(const snapshot& s, std::vector<family>& out) {
                           "Normal-page memory the node offers guests: MemTotal minus the huge page pools minus the reserve.");
   family held = gauge("vnumad_node_memory_held_bytes", "Memory guests hold on the node per the ledger, normal and huge pages.");
   family free = gauge("vnumad_node_memory_free_bytes", "Normal-page memory the ledger has left for guests on the node.");
-  family hp_total = gauge("vnumad_node_hugepages_total", "Huge pages in the node's pool of a size (sysfs nr_hugepages).");
+  family hp_total = gauge("vnumad_node_hugepages_pool", "Huge pages in the node's pool of a size (sysfs nr_hugepages).");
   family hp_free = gauge("vnumad_node_hugepages_free", "Free huge pages in the node's pool of a size (sysfs free_hugepages).");
   family hp_held = gauge("vnumad_node_hugepages_held", "Huge pages of the node's pool that guests hold per the ledger.");
   family cpus = gauge("vnumad_node_cpus", "Host CPUs (hardware threads) of the node.");

@@ -1,5 +1,6 @@
 #include "reactor/metrics_server.hpp"
 
+#include "metrics/exposition.hpp"
 #include "metrics/http.hpp"
 #include "reactor/control_server.hpp"
 #include "reactor/logging.hpp"

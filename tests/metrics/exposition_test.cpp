@@ -131,6 +131,7 @@ BOOST_DATA_TEST_CASE(the_strict_reader_refuses_what_the_format_forbids,
                          "# HELP a h\n# TYPE a gauge\na{__x=\"1\"} 1\n",                 // reserved label
                          "# HELP a h\n# TYPE a counter\na 1\n",                          // counter without _total
                          "# HELP a_total h\n# TYPE a_total counter\na_total -1\n",       // negative counter
+                         "# HELP a_total h\n# TYPE a_total gauge\na_total 1\n",         // gauge named *_total
                          "# TYPE a gauge\na 1\n",                                        // no HELP
                          "# HELP a h\n# TYPE a info\na 1\n",                             // unknown type
                          "# HELP a h\n# TYPE a gauge\na{x=\"1\"}1\n"}),                   // no space

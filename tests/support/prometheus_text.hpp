@@ -232,6 +232,8 @@ inline prom_parse parse_prometheus_text(std::string_view text) {
   for (const auto& [name, f] : r.families) {
     if (!f.has_help) return r.error = name + ": no HELP", r;
     if (f.type.empty()) return r.error = name + ": no TYPE", r;
+    const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+    if (f.type != "counter" && total) return r.error = name + ": a " + f.type + " named *_total", r;
     if (f.type == "counter") {
       if (name.size() < 6 || name.compare(name.size() - 6, 6, "_total") != 0)
         return r.error = name + ": a counter not named *_total", r;
