@@ -79,28 +79,26 @@ bool valid_metric_name(std::string_view name) { return valid_name(name, true); }
 
 bool valid_label_name(std::string_view name) { return valid_name(name, false) && name.substr(0, 2) != "__"; }
 
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
+namespace {
 
-std::string escape_help(std::string_view text) {
+// Backslash and newline always; the double quote only inside label values.
+std::string escape(std::string_view text, bool quote) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     if (c == '\\') out += "\\\\";
     else if (c == '\n') out += "\\n";
+    else if (c == '"' && quote) out += "\\\"";
     else out += c;
   }
   return out;
 }
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) { return escape(value, true); }
+
+std::string escape_help(std::string_view text) { return escape(text, false); }
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";

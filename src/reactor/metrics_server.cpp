@@ -123,7 +123,12 @@ awaitable<void> serve(shared_ptr st, Socket socket) {
     socket.close(ignored);
   };
   asio::steady_timer deadline(socket.get_executor(), st->options.timeout);
-  co_await (exchange(st, socket) || deadline.async_wait(asio::as_tuple(use_awaitable)));
+  try {
+    co_await (exchange(st, socket) || deadline.async_wait(asio::as_tuple(use_awaitable)));
+  } catch (const std::exception& e) {
+    // A bug, not the client's doing; the slot must be given back all the same.
+    log(log_level::error, std::string("metrics: a scrape failed: ") + e.what());
+  }
   boost::system::error_code ignored;
   socket.shutdown(asio::socket_base::shutdown_both, ignored);
   socket.close(ignored);
