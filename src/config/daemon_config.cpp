@@ -14,12 +14,12 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 23> known_keys{
+constexpr std::array<std::string_view, 25> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
     "log_dir",     "qmp_timeout",      "reserved_memory",
     "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators",
-    "start_concurrency", "on_host_shutdown", "host_shutdown_timeout"};
+    "start_concurrency", "on_host_shutdown", "host_shutdown_timeout", "metrics_socket", "metrics_listen"};
 
 std::string valid_keys() {
   std::string out;
@@ -134,6 +134,12 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
     VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
     if (n > 86'400) return make_error(errc::invalid_value, what + ": valid is 0 (no limit) to 86400 seconds");
     c.control_idle_timeout = std::chrono::seconds(n);
+  } else if (key == "metrics_socket") {
+    VNUMAD_TRY(p, absolute_path(value, what, false));
+    c.metrics_socket = p;
+  } else if (key == "metrics_listen") {
+    VNUMAD_TRY(address, parse_listen_address(value, what));
+    c.metrics_listen = address;
   } else {
     return make_error(errc::invalid_value, "unknown key '" + key + "' (valid keys: " + valid_keys() + ")");
   }
@@ -197,6 +203,11 @@ result<daemon_config> parse_daemon_config(std::string_view text, std::string_vie
     auto r = apply(c, key, node.data(), key + " = " + node.data());
     if (!r) return make_error(r.error().code, std::string(source) + ": " + r.error().message);
   }
+  // The metrics server replaces a stale socket file at its path: never a
+  // control socket.
+  if (c.metrics_socket && (*c.metrics_socket == c.socket || *c.metrics_socket == c.readonly_socket))
+    return make_error(errc::invalid_value, std::string(source) + ": metrics_socket = " + c.metrics_socket->string() +
+                                               ": the path of a control socket; give the metrics their own");
   return c;
 }
 

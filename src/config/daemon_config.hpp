@@ -1,6 +1,7 @@
 // vnumad.conf: a flat INI file (Boost.PropertyTree), one `key = value` a line.
 #pragma once
 
+#include "config/listen_address.hpp"
 #include "config/reserved_memory.hpp"
 #include "util/error.hpp"
 
@@ -54,6 +55,10 @@ struct daemon_config {
   std::size_t control_max_clients = 128;
   std::size_t control_max_clients_per_uid = 16;
   std::chrono::seconds control_idle_timeout{60};
+  // Prometheus metrics over HTTP (reactor/metrics_server.hpp): on a unix
+  // socket, a TCP address, both or (the default) neither.
+  std::optional<std::filesystem::path> metrics_socket;
+  std::optional<listen_address> metrics_listen;
   std::filesystem::path log_dir = "/var/log/vnumad";        // per-guest QEMU logs: LOG_DIR/NAME.log
   // Guests from the config dir that may be in their start pipeline at once
   // (spawn to `cont`): at boot, many guests that fault in their locked RAM

@@ -53,6 +53,8 @@ bool out_of_fds(const boost::system::error_code& ec) {
 
 std::string socket_name(bool readonly) { return readonly ? "read-only control socket" : "control socket"; }
 
+}  // namespace
+
 result<std::unique_ptr<stream::acceptor>> bind_socket(asio::io_context& io, const std::filesystem::path& path,
                                                       mode_t mode, std::optional<gid_t> group) {
   std::error_code ec;
@@ -78,6 +80,8 @@ result<std::unique_ptr<stream::acceptor>> bind_socket(asio::io_context& io, cons
     return make_error(errc::io_error, path.string() + ": chmod failed: " + std::strerror(errno));
   return acceptor;
 }
+
+namespace {
 
 // Tells a client it is turned away, without waiting for it (the socket is
 // fresh: a line this short fits its buffer).

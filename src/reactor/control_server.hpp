@@ -132,6 +132,11 @@ class control_server {
   std::vector<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> retired_;
 };
 
+// Listens on a unix socket at `path` with `mode` (and `group`), replacing a
+// socket file left there by an earlier daemon but never any other file.
+result<std::unique_ptr<boost::asio::local::stream_protocol::acceptor>> bind_socket(
+    boost::asio::io_context& io, const std::filesystem::path& path, mode_t mode, std::optional<gid_t> group);
+
 // Reads the peer of a connected unix socket.
 result<peer_credentials> read_peer_credentials(int fd);
 // Whether `peer` is in group `gid` (primary or supplementary, from /proc/PID/status).

@@ -35,6 +35,7 @@ daemon::~daemon() { stop(); }
 void daemon::publish(json::object event) {
   const json::value* kind = event.if_contains("event");
   const bool state_change = kind && kind->is_string() && kind->get_string() == "state";
+  counters_.observe(event);
   if (control_) control_->publish(event);
   if (state_change) update_status();
 }
@@ -185,9 +186,10 @@ awaitable<result<void>> daemon::start() {
     socket_options.rw_group = g->gr_gid;
   }
   control_ = std::make_unique<control_server>(
-      io_, socket_options, [this](const control_request& r, access_level a) { return handle(r, a); });
+      io_, socket_options, [this](const control_request& r, access_level a) { return handle_counted(r, a); });
   if (auto opened = control_->open(); !opened) co_return opened.error();
   control_->start();
+  if (auto serving = start_metrics(); !serving) co_return serving.error();
   // Posted: a launched start sets its guest "starting" first, so the counts
   // never show it as neither queued nor starting.
   starts_ = std::make_unique<start_queue>(io_, cfg.start_concurrency,
@@ -241,6 +243,7 @@ void daemon::stop() {
   if (watcher_) watcher_->stop();
   if (state_watcher_) state_watcher_->stop();
   if (control_) control_->stop();
+  if (metrics_) metrics_->stop();
   if (signals_) signals_->stop();
   for (auto& [name, g] : guests_) g->detach();
 }

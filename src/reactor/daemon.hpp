@@ -5,9 +5,12 @@
 
 #include "cgroup/cgroup_fs.hpp"
 #include "config/daemon_config.hpp"
+#include "metrics/counters.hpp"
+#include "metrics/snapshot.hpp"
 #include "reactor/config_watcher.hpp"
 #include "reactor/control_server.hpp"
 #include "reactor/guest.hpp"
+#include "reactor/metrics_server.hpp"
 #include "reactor/owner_lock.hpp"
 #include "reactor/signals.hpp"
 #include "reactor/start_queue.hpp"
@@ -66,6 +69,9 @@ class daemon {
   // on_host_shutdown says; completes when that is done.
   boost::asio::awaitable<boost::json::value> host_shutdown();
 
+  // Metrics (metrics_collect.cpp): the figures a scrape shows, read now.
+  boost::asio::awaitable<metrics::snapshot> collect_metrics();
+
   guest* find_guest(std::string_view name);
   const vnuma::host_topology& host() const { return host_; }
   vnuma::ledger& ledger() { return *ledger_; }
@@ -95,6 +101,11 @@ class daemon {
   void notify_systemd(const std::string& state) const;
   void publish(boost::json::object event);
   void start_watchdog();
+  // metrics_collect.cpp: handle(), counted by verb and outcome; the metrics
+  // server, when vnumad.conf names a metrics_socket or metrics_listen.
+  boost::asio::awaitable<result<boost::json::value>> handle_counted(const control_request& request,
+                                                                    access_level access);
+  result<void> start_metrics();
 
   boost::asio::io_context& io_;
   daemon_options options_;
@@ -106,6 +117,8 @@ class daemon {
   std::unique_ptr<state_watcher> state_watcher_;
   std::unique_ptr<guest_context> context_;
   std::unique_ptr<control_server> control_;
+  metrics::counters counters_;
+  std::unique_ptr<metrics_server> metrics_;
   std::unique_ptr<config_watcher> watcher_;
   std::unique_ptr<signal_handlers> signals_;
   std::map<std::string, std::shared_ptr<guest>, std::less<>> guests_;      // by name

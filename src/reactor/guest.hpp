@@ -30,6 +30,8 @@ namespace vnumad::reactor {
 
 // The words virsh uses, so operators read them without a legend.
 enum class guest_state { shut_off, starting, running, paused, in_shutdown, crashed };
+inline constexpr guest_state all_guest_states[] = {guest_state::shut_off, guest_state::starting, guest_state::running,
+                                                 guest_state::paused, guest_state::in_shutdown, guest_state::crashed};
 std::string_view to_string(guest_state s);
 
 // What every guest shares; owned by the daemon.

@@ -109,16 +109,9 @@ void read_xml_hugepages(hwloc_obj_t node, host_node& out) {
 }
 
 void read_live_hugepages(host_node& out) {
-  const fs::path dir = fs::path("/sys/devices/system/node") / ("node" + std::to_string(out.id)) / "hugepages";
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    // hugepages-2048kB
-    unsigned long long kib = 0;
-    if (std::sscanf(entry.path().filename().c_str(), "hugepages-%llukB", &kib) != 1) continue;
-    const std::uint64_t size = kib * 1024;
-    out.hugepages_total[size] = read_number(entry.path() / "nr_hugepages").value_or(0);
-    out.hugepages_free[size] = read_number(entry.path() / "free_hugepages").value_or(0);
-  }
+  auto counts = read_node_hugepages(out.id);
+  out.hugepages_total = std::move(counts.total);
+  out.hugepages_free = std::move(counts.free);
   // The node's MemTotal (memory_bytes) counts the pools.
   for (const auto& [size, pages] : out.hugepages_total) out.hugepage_pool_bytes += size * pages;
 }
@@ -351,6 +344,21 @@ result<host_topology> load_topology_xml(const fs::path& file) {
     return make_error(errc::xml_malformed, "topology file " + file.string() +
                                                ": hwloc rejected it as an hwloc XML export: " + errno_text(errno));
   return build(topo->get(), src);
+}
+
+hugepage_counts read_node_hugepages(unsigned node, const fs::path& node_root) {
+  hugepage_counts out;
+  const fs::path dir = node_root / ("node" + std::to_string(node)) / "hugepages";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    // hugepages-2048kB
+    unsigned long long kib = 0;
+    if (std::sscanf(entry.path().filename().c_str(), "hugepages-%llukB", &kib) != 1) continue;
+    const std::uint64_t size = kib * 1024;
+    out.total[size] = read_number(entry.path() / "nr_hugepages").value_or(0);
+    out.free[size] = read_number(entry.path() / "free_hugepages").value_or(0);
+  }
+  return out;
 }
 
 }  // namespace vnumad::vnuma

@@ -7,7 +7,9 @@
 #include "util/error.hpp"
 #include "vnuma/host_topology.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 
 namespace vnumad::vnuma {
 
@@ -20,5 +22,14 @@ result<host_topology> load_live_topology();
 // and free huge pages equal the totals (the file records capacity, not use); description = DMIProductName or the
 // file name. A missing or malformed file is an error naming it.
 result<host_topology> load_topology_xml(const std::filesystem::path& file);
+
+// One node's huge page pools as sysfs has them now
+// (`node_root`/nodeN/hugepages/hugepages-SIZEkB/{nr,free}_hugepages): page
+// size in bytes -> pages. Empty for a node without the directory.
+struct hugepage_counts {
+  std::map<std::uint64_t, std::uint64_t> total;
+  std::map<std::uint64_t, std::uint64_t> free;
+};
+hugepage_counts read_node_hugepages(unsigned node, const std::filesystem::path& node_root = "/sys/devices/system/node");
 
 }  // namespace vnumad::vnuma

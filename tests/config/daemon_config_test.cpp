@@ -181,6 +181,16 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"control_max_clients_per_uid = 4294967297", errc::invalid_value,
                           {"control_max_clients_per_uid", "too large"}},
                          {"control_idle_timeout = 86401", errc::invalid_value, {"control_idle_timeout", "0 (no limit) to 86400"}},
+                         {"metrics_socket = metrics.sock", errc::invalid_value,
+                          {"metrics_socket = metrics.sock", "not an absolute path"}},
+                         {"metrics_socket = /run/vnumad/vnumad.sock", errc::invalid_value,
+                          {"metrics_socket = /run/vnumad/vnumad.sock", "control socket"}},
+                         {"readonly_socket = /run/ro.sock\nmetrics_socket = /run/ro.sock", errc::invalid_value,
+                          {"metrics_socket = /run/ro.sock", "control socket"}},
+                         {"metrics_listen = localhost:9560", errc::invalid_value,
+                          {"metrics_listen = localhost:9560", "not an IPv4 address", "127.0.0.1:9560"}},
+                         {"metrics_listen = 127.0.0.1:0", errc::invalid_value, {"metrics_listen = 127.0.0.1:0", "port"}},
+                         {"metrics_listen = 9560", errc::invalid_value, {"metrics_listen = 9560", "ADDR:PORT"}},
                      }),
                      c) {
   auto r = parse_daemon_config(c.text, "bad.conf");
@@ -195,6 +205,19 @@ BOOST_AUTO_TEST_CASE(missing_file) {
   auto r = load_daemon_config("/nonexistent/vnumad.conf");
   BOOST_TEST_REQUIRE(!r.has_value());
   BOOST_TEST((r.error().code == errc::io_error));
+}
+
+BOOST_AUTO_TEST_CASE(metrics_are_off_by_default_and_served_where_the_file_says) {
+  auto d = parse_daemon_config("", "x");
+  BOOST_REQUIRE(d.has_value());
+  BOOST_TEST(!d->metrics_socket.has_value());
+  BOOST_TEST(!d->metrics_listen.has_value());
+  auto r = parse_daemon_config("metrics_socket = /run/vnumad/metrics.sock\nmetrics_listen = [::1]:9560\n", "x");
+  BOOST_TEST_REQUIRE(r.has_value(), (r ? "" : r.error().message));
+  BOOST_TEST(r->metrics_socket.value() == "/run/vnumad/metrics.sock");
+  BOOST_TEST(r->metrics_listen->address == "::1");
+  BOOST_TEST(r->metrics_listen->port == 9560u);
+  BOOST_TEST(r->metrics_listen->ipv6);
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_limits_have_defaults_and_can_be_set) {
