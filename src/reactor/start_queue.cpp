@@ -1,7 +1,6 @@
 #include "reactor/start_queue.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include "reactor/spawn_logged.hpp"
 
 #include <algorithm>
 
@@ -54,15 +53,13 @@ void start_queue::pump() {
 void start_queue::launch(std::string name, task start) {
   running_.insert(name);
   peak_ = std::max(peak_, running_.size());
-  asio::co_spawn(
-      io_,
-      [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
-        co_await start();
-        running_.erase(running_.find(name));
-        if (changed_) changed_();
-        pump();
-      },
-      asio::detached);
+  spawn_logged(io_, "start of guest '" + name + "'",
+               [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
+                 co_await start();
+                 running_.erase(running_.find(name));
+                 if (changed_) changed_();
+                 pump();
+               });
 }
 
 }  // namespace vnumad::reactor
