@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(the_lease_ends_when_its_coroutine_throws) {
       [&](std::exception_ptr e) { escaped = e; });
   asio::co_spawn(io, operation(job, "detach-memory", 1ms, log), asio::detached);
   io.run();
-  BOOST_TEST(escaped != nullptr);
+  BOOST_TEST(static_cast<bool>(escaped));
   const std::vector<std::string> wanted{"begin detach-memory", "end detach-memory"};
   BOOST_TEST(log == wanted, boost::test_tools::per_element());
   BOOST_TEST(!job.busy());
