@@ -14,10 +14,10 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 25> known_keys{
+constexpr std::array<std::string_view, 26> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
-    "log_dir",     "qmp_timeout",      "reserved_memory",
+    "log_dir",     "qmp_timeout",      "qmp_command_timeout", "reserved_memory",
     "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators",
     "start_concurrency", "on_host_shutdown", "host_shutdown_timeout", "metrics_socket", "metrics_listen"};
 
@@ -76,6 +76,10 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
     VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
     if (n == 0) return make_error(errc::invalid_value, what + ": 0 seconds; give at least 1");
     c.qmp_timeout = std::chrono::seconds(n);
+  } else if (key == "qmp_command_timeout") {
+    VNUMAD_TRY(n, xml::parse_uint(value, what + " (seconds)"));
+    if (n == 0) return make_error(errc::invalid_value, what + ": 0 seconds; give at least 1");
+    c.qmp_command_timeout = std::chrono::seconds(n);
   } else if (key == "start_concurrency") {
     VNUMAD_TRY(n, xml::parse_uint(value, what + " (guests starting at once)"));
     if (n == 0) return make_error(errc::invalid_value, what + ": 0 guests at once would start none; give at least 1");

@@ -37,6 +37,9 @@ struct daemon_config {
   // greet and accept qmp_capabilities. Generous: with locked memory QEMU
   // faults in all guest RAM first.
   std::chrono::seconds qmp_timeout{60};
+  // How long QEMU may take to answer one QMP command of a running guest
+  // (reactor/qmp_timeouts.hpp derives every command's deadline from it).
+  std::chrono::seconds qmp_command_timeout{10};
   std::filesystem::path qemu_binary = "/usr/bin/qemu-system-x86_64";
   // The user QEMU runs as: vnumad drops to it in the forked child before
   // exec (qemu/qemu_user.hpp). "root" keeps QEMU privileged (logged as a warning).

@@ -1,6 +1,7 @@
 // Memory devices: pc-dimm, nvdimm and virtio-mem-pci with their memdimmN /
 // memnvdimmN / memvirtiomemN backends, as libvirt builds them.
 #include "qemu/argv_memory.hpp"
+#include "qemu/memory_hotplug.hpp"
 
 #include <set>
 
@@ -92,7 +93,7 @@ result<dimm_objects> build_dimm(const config::domain& d, const memory_builder& b
                                                "'>");
   std::string id = m.alias ? *m.alias : m.model + std::to_string(slot);
   if (auto ok = check_representable(id, what + "<alias name>"); !ok) return ok.error();
-  r->id = "mem" + id;
+  r->id = dimm_backend_id(id);
   if (m.model == "nvdimm") {
     if (!m.source_path) return make_error(errc::missing_element, what + ": <source><path> is required for nvdimm");
     r->nvdimm_path = m.source_path;
@@ -154,7 +155,7 @@ result<void> plan_memory_devices(const config::domain& d, const memory_builder& 
       if (!r) return r.error();
       std::string id = m.alias ? *m.alias : "virtiomem" + std::to_string(virtio_mem_count++);
       if (auto ok = check_representable(id, what + "<alias name>"); !ok) return ok.error();
-      r->id = "mem" + id;
+      r->id = dimm_backend_id(id);
       r->virtio_mem = true;
       std::uint64_t block = m.target_block_bytes.value_or(2 * MiB);
       r->size = round_up(m.target_size_bytes, std::max(align, block));

@@ -13,8 +13,13 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace vnumad::qemu {
+
+// The memory backend of dimm `dimm_id` ("memdimm0"), at boot and hot-added.
+inline std::string dimm_backend_id(std::string_view dimm_id) { return "mem" + std::string(dimm_id); }
 
 struct dimm_hotplug {
   boost::json::object object_add;   // arguments of QMP object-add (the backend)

@@ -2,10 +2,10 @@
 
 #include "reactor/debounce.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -38,15 +38,6 @@ std::optional<std::size_t> content_hash(const fs::path& p) {
   out << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return std::hash<std::string>{}(out.str());
-}
-
-void log_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    log(log_level::error, std::string("config watcher failed: ") + ex.what());
-  }
 }
 
 }  // namespace
@@ -175,7 +166,7 @@ struct config_watcher::state {
   void start_polling() {
     if (polling || stopped) return;
     polling = true;
-    asio::co_spawn(ex, [self = shared()]() { return self->poll_for_dir(); }, log_exception);
+    spawn_logged(ex, "config watcher", [self = shared()]() { return self->poll_for_dir(); });
   }
 
   asio::awaitable<void> poll_for_dir() {
@@ -261,7 +252,7 @@ result<void> config_watcher::start() {
     log(log_level::warning, "config dir " + state_->dir.string() + " does not exist; waiting for it");
     state_->start_polling();
   }
-  asio::co_spawn(state_->ex, [self = state_]() { return self->read_events(); }, log_exception);
+  spawn_logged(state_->ex, "config watcher", [self = state_]() { return self->read_events(); });
   return {};
 }
 

@@ -2,10 +2,10 @@
 
 #include "reactor/control_session.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -130,7 +130,7 @@ void control_server::start() {
                            std::to_string(lim.idle_timeout.count() / 1000) + " s");
   for (listener* l : {&rw_, &ro_})
     if (l->acceptor)
-      asio::co_spawn(io_, [this, l]() -> awaitable<void> { co_await accept_loop(*l); }, asio::detached);
+      spawn_logged(io_, "control socket accept loop", [this, l]() -> awaitable<void> { co_await accept_loop(*l); });
 }
 
 std::vector<std::filesystem::path> control_server::rebind_missing() {
@@ -148,7 +148,7 @@ std::vector<std::filesystem::path> control_server::rebind_missing() {
     // accepts on the fresh socket.
     ++l.generation;
     l.slot_freed.cancel();
-    asio::co_spawn(io_, [this, &l]() -> awaitable<void> { co_await accept_loop(l); }, asio::detached);
+    spawn_logged(io_, "control socket accept loop", [this, &l]() -> awaitable<void> { co_await accept_loop(l); });
     rebound.push_back(path);
   };
   rebind(rw_, options_.path, options_.rw_group ? 0660 : 0600, options_.rw_group);
@@ -285,8 +285,8 @@ void control_server::admit(listener& l, stream::socket socket) {
     l.slot_freed.cancel();
   };
   sessions_.insert(s);
-  asio::co_spawn(io_, [s]() -> awaitable<void> { co_await s->writer(); }, asio::detached);
-  asio::co_spawn(io_, serve(s), asio::detached);
+  spawn_logged(io_, "control session writer", [s]() -> awaitable<void> { co_await s->writer(); });
+  spawn_logged(io_, "control session", serve(s));
 }
 
 awaitable<void> control_server::serve(std::shared_ptr<session> s) {

@@ -7,11 +7,10 @@
 #include "qemu/process.hpp"
 #include "reactor/live_edit.hpp"
 #include "reactor/logging.hpp"
+#include "reactor/spawn_logged.hpp"
 #include "reactor/trusted_definition.hpp"
 #include "vnuma/topology_loader.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -86,9 +85,15 @@ void daemon::queue_start(const std::shared_ptr<guest>& g) {
 }
 
 void daemon::resume_start(const std::shared_ptr<guest>& g, guest_record record) {
-  g->set_busy(true);  // the config scan must not queue a second start meanwhile
-  starts_->run_now(g->name(), [this, g, record = std::move(record)]() -> awaitable<void> {
-    auto resumed = co_await g->resume_start(record);
+  // Taken now: the config scan must not queue a second start meanwhile.
+  auto job = g->try_begin_job("resume start");
+  if (!job) {
+    log_failure(g->name(), "", job.error());
+    return;
+  }
+  auto held = std::make_shared<job_lease>(std::move(*job));
+  starts_->run_now(g->name(), [this, g, held, record = std::move(record)]() -> awaitable<void> {
+    auto resumed = co_await g->resume_start(std::move(*held), record);
     if (resumed) {
       start_failed_.erase(g->name());
     } else if (find_guest(g->name()) == g.get()) {
@@ -203,7 +208,7 @@ awaitable<result<void>> daemon::start() {
       },
       [this] {
         log(log_level::info, "SIGHUP: rescanning " + options_.cfg.config_dir.string());
-        asio::co_spawn(io_, [this]() -> awaitable<void> { co_await rescan(); }, asio::detached);
+        spawn_logged(io_, "SIGHUP rescan", [this]() -> awaitable<void> { co_await rescan(); });
       });
 
   co_await reattach_all();
@@ -215,9 +220,9 @@ awaitable<result<void>> daemon::start() {
   watcher_ = std::make_unique<config_watcher>(io_, cfg.config_dir, [this](const config_event& e) {
     fs::path path = e.path;
     if (e.kind == config_event_kind::removed)
-      asio::co_spawn(io_, [this, path]() -> awaitable<void> { co_await on_file_removed(path); }, asio::detached);
+      spawn_logged(io_, "removal of " + path.string(), [this, path]() -> awaitable<void> { co_await on_file_removed(path); });
     else
-      asio::co_spawn(io_, [this, path]() -> awaitable<void> { co_await on_file_changed(path); }, asio::detached);
+      spawn_logged(io_, "change of " + path.string(), [this, path]() -> awaitable<void> { co_await on_file_changed(path); });
   });
   if (auto watching = watcher_->start(); !watching) co_return watching.error();
   // Only queued here: READY=1 must not wait for guests to boot.
@@ -336,7 +341,7 @@ awaitable<void> daemon::on_file_removed(fs::path file) {
   starts_->cancel(name);
   start_failed_.erase(name);
   log_guest(log_level::info, name, "config file removed: shutting down");
-  if (auto stopped = co_await g->shutdown(options_.cfg.shutdown_timeout); !stopped)
+  if (auto stopped = co_await g->shutdown(options_.cfg.shutdown_timeout, guest_job::no_limit); !stopped)
     log_failure(name, "", stopped.error());
   publish(json::object{{"event", "undefined"}, {"guest", name}});
 }

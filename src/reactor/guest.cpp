@@ -42,23 +42,15 @@ std::string_view to_string(guest_state s) {
   return "unknown";
 }
 
-// What a failed start must undo, newest first (libvirt's qemuProcessStop for a
-// half-done qemuProcessStart).
-struct guest::undo_stack {
-  std::vector<std::function<void()>> steps;
-  bool armed = true;
-  ~undo_stack() {
-    if (!armed) return;
-    for (auto it = steps.rbegin(); it != steps.rend(); ++it) (*it)();
-  }
-};
-
 guest::guest(guest_context& ctx, config::domain definition, std::filesystem::path config_file)
     : ctx_(ctx),
       definition_(std::move(definition)),
       config_file_(std::move(config_file)),
       exited_(ctx.io),
-      backoff_(ctx.io) {}
+      backoff_(ctx.io),
+      timeouts_(qmp_timeouts_for(ctx.cfg)),
+      job_(ctx.io.get_executor(), definition_.name),
+      removals_(ctx.io.get_executor()) {}
 
 guest::~guest() = default;
 
@@ -72,6 +64,15 @@ const vnuma::placement* guest::placement() const { return ctx_.ledger.find(name(
 void guest::log_info(const std::string& message) const { log_guest(log_level::info, name(), message); }
 void guest::log_error(const std::string& message) const { log_guest(log_level::error, name(), message); }
 
+error guest::not_running() const {
+  return make_error(errc::not_found,
+                    "guest '" + name() + "' is not running (state: " + std::string(to_string(state_)) + ")");
+}
+
+awaitable<result<job_lease>> guest::begin_job(std::string_view operation, std::chrono::milliseconds wait) {
+  co_return co_await job_.begin(operation, wait);
+}
+
 void guest::set_state(guest_state s, std::string_view reason) {
   if (s == state_ && reason.empty()) return;
   state_ = s;
@@ -81,6 +82,12 @@ void guest::set_state(guest_state s, std::string_view reason) {
 }
 
 awaitable<result<void>> guest::start() {
+  auto job = co_await job_.begin("start");
+  if (!job) co_return job.error();
+  co_return co_await start_held();
+}
+
+awaitable<result<void>> guest::start_held() {
   if (process_) co_return make_error(errc::busy, "guest '" + name() + "' is already running");
   // Never a second QEMU: one of ours may run this guest without a state
   // record (its state dir deleted while no daemon ran); see qemu_scan.hpp.
@@ -94,12 +101,11 @@ awaitable<result<void>> guest::start() {
     co_return refused;
   }
   backoff_.cancel();
-  busy_ = true;
   qemu_died_during_start_ = false;
   set_state(guest_state::starting);
   auto started = co_await run_start_pipeline();
-  busy_ = false;
   if (!started) {
+    stop_run();
     log_failure(name(), "start failed: ", started.error());
     set_state(guest_state::shut_off, started.error().message);
     if (ctx_.publish)
@@ -116,8 +122,9 @@ awaitable<result<void>> guest::start() {
   co_return result<void>{};
 }
 
+// A failing step returns its error; start_held() then undoes every step
+// already done with the one stop (stop_run), which looks at what is there.
 awaitable<result<void>> guest::run_start_pipeline() {
-  undo_stack undo;
   const std::string& guest_name = name();
 
   // 1. expand and hold the resources in the ledger
@@ -128,22 +135,12 @@ awaitable<result<void>> guest::run_start_pipeline() {
   for (const auto& warning : vnuma::check_live_memory(placed->place, ctx_.host, ctx_.ledger))
     log_guest(log_level::warning, guest_name, warning);
   if (auto held = ctx_.ledger.add(placed->place, ctx_.cfg.overcommit); !held) co_return held.error();
-  const bool dedicated = !placed->place.dedicated_cpus.empty();
-  undo.steps.push_back([this, dedicated] {
-    ctx_.ledger.remove(name());
-    announce_dedicated_change(dedicated);
-  });
   // Guests already running move off the threads this one now holds.
-  announce_dedicated_change(dedicated);
+  announce_dedicated_change(!placed->place.dedicated_cpus.empty());
   running_ = std::move(placed->domain);
 
   // 2. the command line
   if (auto ok = ctx_.store.prepare(guest_name); !ok) co_return ok.error();
-  // Not when the daemon is stopping (detach): the next daemon finishes this
-  // start from the record (resume_start), so it must stay.
-  undo.steps.push_back([this] {
-    if (!detached_) (void)ctx_.store.remove(name());
-  });
   qemu::host_facts facts = qemu::host_facts_for(ctx_.host);
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
@@ -163,11 +160,6 @@ awaitable<result<void>> guest::run_start_pipeline() {
   // (guest_cgroup::prepare_spawn says why). Under systemd the group is made
   // in the guest's machine scope while the child waits (step 4).
   const config::id_set guest_nodes = vnuma::guest_memory_nodes(placed->place);
-  undo.steps.push_back([this] {
-    if (cgroup_)
-      if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
-    cgroup_.reset();
-  });
   result<std::optional<std::filesystem::path>> join = std::optional<std::filesystem::path>{};
   if (ctx_.machine_scopes) {
     if (auto cleared = co_await clear_stale_machine(); !cleared) co_return cleared.error();
@@ -198,16 +190,6 @@ awaitable<result<void>> guest::run_start_pipeline() {
   process_ = std::move(*proc);
   ++generation_;
   stopping_ = restart_after_exit_ = poweroff_seen_ = false;
-  undo.steps.push_back([this] {
-    if (qmp_) qmp_->close();
-    qmp_.reset();
-    if (!process_) return;
-    (void)process_->send_signal(SIGKILL);
-    // Reap it in the background: SIGKILL makes that immediate.
-    auto dying = std::make_shared<qemu::process>(std::move(*process_));
-    process_.reset();
-    asio::co_spawn(ctx_.io, [dying]() -> awaitable<void> { co_await dying->wait_exit(); }, asio::detached);
-  });
   run_started_ = std::chrono::steady_clock::now();
   record_ = guest_record{.name = guest_name,
                          .pid = process_->pid(),
@@ -223,7 +205,6 @@ awaitable<result<void>> guest::run_start_pipeline() {
 
   auto up = co_await bring_up_spawned(facts.qmp_socket_path, spawn.log_file);
   if (!up) co_return co_await explain_start_failure(up.error(), spawn.log_file);
-  undo.armed = false;
   co_return result<void>{};
 }
 
@@ -262,10 +243,7 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
   }
   if (auto negotiated = co_await qmp_->negotiate(ctx_.cfg.qmp_timeout); !negotiated) co_return negotiated.error();
   keep_qmp_socket_spare();
-  std::uint64_t generation = generation_;
-  qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
-    if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
-  });
+  on_qmp_events();
 
   // 6. vCPUs that are online at boot but hotpluggable, at their topology slots
   if (auto plugged = co_await plug_boot_vcpus(); !plugged) co_return plugged.error();
@@ -274,7 +252,7 @@ awaitable<result<void>> guest::bring_up_spawned(std::string qmp_socket, std::fil
   if (auto pinned = co_await pin_all(); !pinned) co_return pinned.error();
 
   // 8. run
-  if (auto resumed = co_await qmp_->execute(qmp::cont(), 10s); !resumed) co_return resumed.error();
+  if (auto resumed = co_await qmp_->execute(qmp::cont(), timeouts_.command); !resumed) co_return resumed.error();
   record_.phase = start_phase::running;
   if (auto saved = save_record(); !saved) co_return saved.error();
   set_state(guest_state::running);
@@ -287,7 +265,7 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
   auto wanted = qemu::vcpus_to_hotplug(running_);
   if (!wanted) co_return wanted.error();
   if (wanted->empty()) co_return result<void>{};
-  auto reply = co_await qmp_->execute(qmp::query_hotpluggable_cpus(), 10s);
+  auto reply = co_await qmp_->execute(qmp::query_hotpluggable_cpus(), timeouts_.command);
   if (!reply) co_return reply.error();
   auto slots = qmp::decode_hotpluggable_cpus(*reply);
   if (!slots) co_return slots.error();
@@ -304,74 +282,15 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
       co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
                                                 std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +
                                                 " thread " + std::to_string(v.thread_id) + ")");
-    auto added = co_await qmp_->execute(qmp::device_add_cpu(slot->type, v.qom_id, slot->props), 10s);
+    auto added = co_await qmp_->execute(qmp::device_add_cpu(slot->type, v.qom_id, slot->props), timeouts_.command);
     if (!added) co_return added.error();
   }
   co_return result<void>{};
 }
 
-awaitable<result<void>> guest::attach(guest_record record) {
-  const std::string where = "state of guest '" + name() + "'";
-  auto stale = [&](const std::string& why) -> result<void> {
-    log_info("not re-attaching (" + why + "): cleaning up its state");
-    if (auto cg = cgroup::guest_cgroup::open(ctx_.cgroups, name())) (void)cg->remove();
-    (void)ctx_.store.remove(name());
-    return make_error(errc::not_found, where + ": " + why);
-  };
-  // The pidfd first, then the identity check: the pidfd pins the process, so
-  // a recycled pid cannot pass the check.
-  auto proc = qemu::process::attach(ctx_.io.get_executor(), record.pid);
-  if (!proc) co_return stale("QEMU pid " + std::to_string(record.pid) + " is gone");
-  if (!qemu::process_is_qemu_for(record.pid, "guest=" + name() + ","))
-    co_return stale("pid " + std::to_string(record.pid) + " is no longer this guest's QEMU");
-  if (record.phase == start_phase::starting) {
-    // The daemon died mid-start: that QEMU never ran the guest. Start afresh.
-    (void)proc->send_signal(SIGKILL);
-    co_await proc->wait_exit();
-    co_return stale("it was half-started when the daemon stopped");
-  }
-  auto parsed = config::parse_domain_string(record.expanded_xml, (ctx_.store.guest_dir(name()) / "domain.xml").string());
-  if (!parsed) co_return stale(parsed.error().message);
-  running_ = std::move(*parsed);
-  // Already on the host, so capacity checks do not apply: just hold it again.
-  if (auto held = ctx_.ledger.add(record.place, true); !held) co_return stale(held.error().message);
-  process_ = std::move(*proc);
-  ++generation_;
-  stopping_ = restart_after_exit_ = poweroff_seen_ = false;
-  record_ = std::move(record);
-  record_.expanded_xml.clear();  // parsed into running_ above; on disk already
-  run_started_ = std::chrono::steady_clock::now();
-
-  qmp_ = std::make_unique<qmp::qmp_client>(ctx_.io.get_executor());
-  auto fail = [&](const error& e) -> result<void> {
-    // QEMU runs but cannot be driven: leave it alone rather than kill a guest,
-    // and say so. Its resources stay held.
-    log_failure(name(), "re-attach incomplete: ", e);
-    return e;
-  };
-  if (auto c = co_await qmp_->connect(ctx_.store.qmp_socket(name()).string(), 5s); !c) co_return fail(c.error());
-  if (auto n = co_await qmp_->negotiate(5s); !n) co_return fail(n.error());
-  keep_qmp_socket_spare();
-  std::uint64_t generation = generation_;
-  qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
-    if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
-  });
-  auto cg = cgroup_of_running(process_->pid());
-  if (!cg) co_return fail(cg.error());
-  cgroup_ = std::move(*cg);
-  if (auto pinned = co_await pin_all(); !pinned) co_return fail(pinned.error());
-  if (auto verified = cgroup_->verify(); !verified) co_return fail(verified.error());
-  auto status_reply = co_await qmp_->execute(qmp::query_status(), 5s);
-  auto status = status_reply ? qmp::decode_status(*status_reply) : result<qmp::vm_status>(status_reply.error());
-  set_state(status && status->running ? guest_state::running : guest_state::paused);
-  log_info("re-attached to QEMU pid " + std::to_string(process_->pid()) + ", pinning verified");
-  watch(generation_);
-  co_return result<void>{};
-}
-
 result<void> guest::save_record() {
   // A QEMU that died meanwhile has had its state dir removed: do not recreate it.
-  if (!process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (!process_) return not_running();
   if (const vnuma::placement* p = placement()) record_.place = *p;
   // The expanded XML is only needed on disk (for a daemon restart); a guest
   // does not keep a second copy of it in memory.
@@ -380,6 +299,20 @@ result<void> guest::save_record() {
   record_.expanded_xml.clear();
   record_.expanded_xml.shrink_to_fit();
   return saved;
+}
+
+result<void> guest::save_record_after(std::string_view operation) {
+  auto saved = save_record();
+  if (saved) return saved;
+  return make_error(saved.error().code, "guest '" + name() + "': " + std::string(operation) +
+                                            " applied but its record could not be saved: " + saved.error().message);
+}
+
+void guest::on_qmp_events() {
+  std::uint64_t generation = generation_;
+  qmp_->on_event([weak = weak_from_this(), generation](const qmp::qmp_event& ev) {
+    if (auto self = weak.lock(); self && self->generation_ == generation) self->on_qmp_event(ev);
+  });
 }
 
 }  // namespace vnumad::reactor

@@ -9,6 +9,9 @@
 #include "config/domain.hpp"
 #include "qemu/process.hpp"
 #include "qmp/qmp_client.hpp"
+#include "reactor/guest_job.hpp"
+#include "reactor/qmp_timeouts.hpp"
+#include "reactor/removal_waits.hpp"
 #include "reactor/state_store.hpp"
 #include "vnuma/host_topology.hpp"
 #include "vnuma/ledger.hpp"
@@ -17,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <functional>
@@ -72,9 +76,17 @@ class guest : public std::enable_shared_from_this<guest> {
   const config::domain& running_domain() const { return running_; }
   const std::vector<std::string>& pending_changes() const { return pending_; }
 
+  // Every operation below that changes the guest takes its job first
+  // (guest_job.hpp): one at a time, in order; a caller that already holds
+  // it passes its lease instead.
+  boost::asio::awaitable<result<job_lease>> begin_job(std::string_view operation,
+                                                      std::chrono::milliseconds wait = guest_job::socket_wait);
+  result<job_lease> try_begin_job(std::string operation) { return job_.try_begin(std::move(operation)); }
+  bool busy() const { return job_.busy(); }
+
   // Runs the start pipeline. On failure every step already done is undone
-  // (QEMU killed, cgroups removed, ledger released, state dir removed) and the
-  // error carries QEMU's own message when QEMU said something.
+  // (stop_run: QEMU killed, cgroups removed, ledger released, state dir
+  // removed) and the error carries QEMU's own message when QEMU said something.
   boost::asio::awaitable<result<void>> start();
   // Re-attaches to a QEMU found in the state dir after a daemon restart: same
   // pid, QMP reconnected, pinning re-applied and verified, ledger entry
@@ -84,10 +96,14 @@ class guest : public std::enable_shared_from_this<guest> {
   // record, guest_resume.cpp): same QEMU, the pipeline from QMP on. Fails
   // with errc::not_found (state cleaned) when that QEMU is gone; on any other
   // failure QEMU is killed and everything undone, as for a failed start.
-  boost::asio::awaitable<result<void>> resume_start(guest_record record);
-  // ACPI power button, then `quit` after `timeout`, then SIGKILL.
-  boost::asio::awaitable<result<void>> shutdown(std::chrono::seconds timeout);
-  // Immediate stop (quit, then SIGKILL).
+  // `job`: taken by the daemon when it found the record.
+  boost::asio::awaitable<result<void>> resume_start(job_lease job, guest_record record);
+  // ACPI power button, then `quit` after `timeout`, then SIGKILL. `wait`:
+  // for the job (a removed config file waits as long as it takes).
+  boost::asio::awaitable<result<void>> shutdown(std::chrono::seconds timeout,
+                                                std::chrono::milliseconds wait = guest_job::socket_wait);
+  // Immediate stop (quit, then SIGKILL). An operation in progress is not
+  // waited for: its QEMU is killed first, so that it ends (libvirt's destroy).
   boost::asio::awaitable<result<void>> destroy();
   // Pause and resume the vCPUs (QMP stop / cont), as virsh suspend / resume.
   boost::asio::awaitable<result<void>> suspend();
@@ -96,6 +112,20 @@ class guest : public std::enable_shared_from_this<guest> {
   boost::asio::awaitable<result<void>> reboot();
   // Stop and start again: applies pending cold changes.
   boost::asio::awaitable<result<void>> restart(std::chrono::seconds timeout);
+
+  // Live operations (guest_vcpus.cpp, guest_memory.cpp): each plans with
+  // live_plan.hpp first and changes nothing when the plan is refused; each
+  // needs the job. A record that cannot be saved afterwards fails the
+  // operation, saying what was applied.
+  boost::asio::awaitable<result<boost::json::value>> set_vcpus(const job_lease& job, unsigned target,
+                                                               std::chrono::milliseconds unplug_timeout);
+  boost::asio::awaitable<result<boost::json::value>> attach_memory(const job_lease& job, unsigned cell,
+                                                                   std::uint64_t bytes);
+  boost::asio::awaitable<result<boost::json::value>> detach_memory(const job_lease& job, const std::string& dimm_id,
+                                                                   std::chrono::milliseconds timeout);
+  boost::asio::awaitable<result<boost::json::value>> pin_vcpu(const job_lease& job, unsigned vcpu,
+                                                              const config::id_set& cpus);
+  const qmp_timeouts& timeouts() const { return timeouts_; }
 
   // A new definition from the config dir (same name). Returns the element
   // names that changed and could not be applied live (held as pending).
@@ -125,17 +155,34 @@ class guest : public std::enable_shared_from_this<guest> {
   void keep_clear_of_dedicated();
   // Record the current running domain/placement in the state dir.
   result<void> save_record();
+  // save_record() after `operation` changed the running guest: its failure
+  // says that the change was applied but not recorded.
+  result<void> save_record_after(std::string_view operation);
+  // errc::not_found "guest 'web' is not running (state: shut off)".
+  error not_running() const;
   // Running domain edits done live (vCPU count, dimms, pins).
   config::domain& running_domain_mutable() { return running_; }
   // Changes whenever a QEMU run begins or ends: a live operation that sees it
   // change while waiting knows its QEMU is gone.
   std::uint64_t run_generation() const { return generation_; }
-  // One operation at a time per guest (start, stop, hotplug).
-  bool busy() const { return busy_; }
-  void set_busy(bool b) { busy_ = b; }
+  // The one removal path (guest_removal.cpp): QMP's DEVICE_DELETED of a
+  // vCPU or dimm, awaited or late, updates the running domain, the vCPU
+  // threads, the ledger and the record here, and wakes the wait for it.
+  void on_device_deleted(const std::string& device_id);
+
+  // QEMU can die while an operation waits on it; its resources are then
+  // released (the generation moves on) and the operation must stop touching it.
+  struct same_run {
+    const guest& g;
+    std::uint64_t generation = g.generation_;
+    bool lost() const { return !g.process_ || !g.qmp_ || g.generation_ != generation; }
+    error died(const std::string& during) const {
+      return make_error(errc::process_failed, "QEMU of guest '" + g.name() + "' died during " + during);
+    }
+  };
 
  private:
-  struct undo_stack;
+  boost::asio::awaitable<result<void>> start_held();
   boost::asio::awaitable<result<void>> run_start_pipeline();
   // Steps after QEMU is spawned: QMP, boot vCPUs, pinning, cont.
   boost::asio::awaitable<result<void>> bring_up_spawned(std::string qmp_socket, std::filesystem::path log_file);
@@ -151,7 +198,20 @@ class guest : public std::enable_shared_from_this<guest> {
   void apply_policy(config::lifecycle_action action, std::string_view why);
   boost::asio::awaitable<result<void>> stop_qemu(bool graceful, std::chrono::seconds timeout);
   boost::asio::awaitable<bool> wait_for_exit(std::chrono::milliseconds timeout);
-  void release_resources();
+  // The one idempotent stop (guest_stop.cpp, libvirt's qemuProcessStop):
+  // whatever of a run is there goes (QMP, a live QEMU SIGKILLed and reaped
+  // in the background, cgroups or machine scope, the ledger entry, the state
+  // dir unless the daemon is detaching); what is not there is skipped, so a
+  // failed start, a stale record, a crash and a destroy all end here, and a
+  // second call does nothing.
+  void stop_run();
+  // Adopts a QEMU of a previous daemon (attach, resume_start) as this run.
+  void adopt(qemu::process proc, guest_record record);
+  // A record that cannot be taken over (its QEMU gone, not ours, unreadable):
+  // logged as "not <doing> (<why>)", its leftovers go through stop_run, and
+  // the error is not_found.
+  error drop_stale(std::string_view doing, const std::string& why);
+  void on_qmp_events();  // routes this run's QMP events to on_qmp_event
   void remove_cgroup_later(cgroup::guest_cgroup groups, error first_failure);
   // guest_scope.cpp: the machine scope of a run under systemd.
   boost::asio::awaitable<result<void>> clear_stale_machine();
@@ -174,7 +234,6 @@ class guest : public std::enable_shared_from_this<guest> {
   std::map<unsigned, pid_t> vcpu_threads_;
   guest_state state_ = guest_state::shut_off;
   std::vector<std::string> pending_;
-  bool busy_ = false;
   bool stopping_ = false;              // we asked QEMU to go: its exit is not a crash
   bool restart_after_exit_ = false;
   bool poweroff_seen_ = false;         // the guest shut itself down
@@ -185,6 +244,9 @@ class guest : public std::enable_shared_from_this<guest> {
   std::chrono::steady_clock::time_point run_started_;
   boost::asio::steady_timer exited_;   // cancelled when QEMU exits (condition variable)
   boost::asio::steady_timer backoff_;
+  qmp_timeouts timeouts_;
+  guest_job job_;
+  removal_waits removals_;
 };
 
 }  // namespace vnumad::reactor

@@ -8,12 +8,9 @@
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "reactor/qemu_responsive.hpp"
+#include "reactor/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 
 #include <csignal>
@@ -24,7 +21,6 @@ namespace vnumad::reactor {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
-using namespace asio::experimental::awaitable_operators;
 using namespace std::chrono_literals;
 
 namespace {
@@ -42,16 +38,14 @@ std::string describe(const std::optional<int>& status) {
 void guest::watch(std::uint64_t generation) {
   // One watcher per QEMU run: it waits for the pidfd and hands the exit to
   // on_exit. `generation` keeps a watcher of an older run from acting.
-  asio::co_spawn(
-      ctx_.io,
-      [self = shared_from_this(), generation]() -> awaitable<void> {
-        if (!self->process_) co_return;
-        auto status = co_await self->process_->wait_exit();
-        if (self->generation_ != generation) co_return;
-        if (!status && status.error().code == errc::cancelled) co_return;
-        self->on_exit(status ? *status : std::nullopt);
-      },
-      asio::detached);
+  spawn_logged(ctx_.io, "watching QEMU of guest '" + name() + "'",
+               [self = shared_from_this(), generation]() -> awaitable<void> {
+                 if (!self->process_) co_return;
+                 auto status = co_await self->process_->wait_exit();
+                 if (self->generation_ != generation) co_return;
+                 if (!status && status.error().code == errc::cancelled) co_return;
+                 self->on_exit(status ? *status : std::nullopt);
+               });
 }
 
 void guest::on_qmp_event(const qmp::qmp_event& ev) {
@@ -68,12 +62,10 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
       // Our own power button worked: with -no-shutdown QEMU waits, so end it.
       if (why == "guest-shutdown") poweroff_seen_ = true;
       if (why == "guest-shutdown" && qmp_)
-        asio::co_spawn(
-            ctx_.io,
-            [self = shared_from_this()]() -> awaitable<void> {
-              if (self->qmp_) (void)co_await self->qmp_->execute(qmp::quit(), 5s);
-            },
-            asio::detached);
+        spawn_logged(ctx_.io, "quit after the power-off of guest '" + name() + "'",
+                     [self = shared_from_this()]() -> awaitable<void> {
+                       if (self->qmp_) (void)co_await self->qmp_->execute(qmp::quit(), self->timeouts_.quick);
+                     });
       return;
     }
     if (why == "guest-shutdown" || why == "guest-panic") {
@@ -92,20 +84,7 @@ void guest::on_qmp_event(const qmp::qmp_event& ev) {
       apply_policy(definition_.on_reboot, "the guest rebooted");
     }
   } else if (ev.name == "DEVICE_DELETED") {
-    // A vCPU the guest released late (after setvcpus gave up waiting) is gone
-    // all the same: keep the running domain true to QEMU.
-    std::string device = qmp::deleted_device_id(ev.data);
-    if (device.rfind("vcpu", 0) == 0 && device.size() > 4) {
-      unsigned id = static_cast<unsigned>(std::strtoul(device.c_str() + 4, nullptr, 10));
-      unsigned online = 0;
-      for (auto& v : running_.vcpus) {
-        if (v.id == id) v.enabled = false;
-        online += v.enabled ? 1 : 0;
-      }
-      if (!running_.vcpus.empty()) running_.vcpu.current = online;
-      vcpu_threads_.erase(id);
-      (void)save_record();
-    }
+    on_device_deleted(qmp::deleted_device_id(ev.data));
   } else if (ev.name == "GUEST_PANICKED") {
     if (!stopping_) apply_policy(definition_.on_crash, "the guest panicked");
   }
@@ -126,18 +105,23 @@ void guest::apply_policy(config::lifecycle_action action, std::string_view why) 
     default:
       break;
   }
-  asio::co_spawn(
-      ctx_.io,
-      [self = shared_from_this()]() -> awaitable<void> { co_await self->stop_qemu(false, 0s); },
-      asio::detached);
+  // An operation in progress finishes first; a second policy for the same
+  // run (a RESET then a SHUTDOWN) finds QEMU gone and does nothing.
+  spawn_logged(ctx_.io, "<on_*> policy of guest '" + name() + "'",
+               [self = shared_from_this(), generation = generation_, why = std::string(why)]() -> awaitable<void> {
+                 const std::string operation = "lifecycle policy (" + why + ")";
+                 auto job = co_await self->job_.begin(operation, guest_job::no_limit);
+                 if (!job || self->generation_ != generation) co_return;
+                 if (auto stopped = co_await self->stop_qemu(false, 0s); !stopped)
+                   log_failure(self->name(), "", stopped.error());
+               });
 }
 
 void guest::on_exit(std::optional<int> status) {
   bool expected = stopping_ || poweroff_seen_;
   bool restart = restart_after_exit_;
   auto lived = std::chrono::steady_clock::now() - run_started_;
-  if (qmp_) qmp_->close();
-  release_resources();
+  stop_run();
   exited_.cancel();  // wakes stop_qemu / wait_for_exit
   if (expected) {
     log_info("QEMU " + describe(status));
@@ -178,111 +162,32 @@ void guest::schedule_restart() {
   backoff_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->process_) return;
-    asio::co_spawn(self->ctx_.io, [self]() -> awaitable<void> { co_await self->start(); }, asio::detached);
+    spawn_logged(self->ctx_.io, "restart of guest '" + self->name() + "'",
+                 [self]() -> awaitable<void> { co_await self->start(); });
   });
-}
-
-void guest::release_resources() {
-  if (cgroup_) {
-    if (auto removed = cgroup_->remove(); !removed) remove_cgroup_later(std::move(*cgroup_), removed.error());
-    cgroup_.reset();
-  }
-  const vnuma::placement* held = placement();
-  const bool dedicated = held && !held->dedicated_cpus.empty();
-  ctx_.ledger.remove(name());
-  (void)ctx_.store.remove(name());
-  qmp_.reset();
-  process_.reset();
-  vcpu_threads_.clear();
-  ++generation_;
-  // Its dedicated threads are free again: the others may take them back.
-  announce_dedicated_change(dedicated);
-}
-
-// Threads of a QEMU that has just died can stay listed in its cgroups for a
-// moment (exiting, or a child process not yet reaped), so rmdir says EBUSY.
-// Try again for a few seconds rather than leave the groups behind; a new run
-// of the guest takes over its groups itself.
-void guest::remove_cgroup_later(cgroup::guest_cgroup groups, error first_failure) {
-  asio::co_spawn(
-      ctx_.io,
-      [self = shared_from_this(), groups = std::move(groups), failure = std::move(first_failure)]() mutable -> awaitable<void> {
-        asio::steady_timer pause(self->ctx_.io);
-        for (int attempt = 0; attempt < 50; ++attempt) {
-          pause.expires_after(100ms);
-          co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-          if (self->process_) co_return;
-          auto removed = groups.remove();
-          if (removed) co_return;
-          failure = removed.error();
-        }
-        self->log_error(failure.message);
-      },
-      asio::detached);
-}
-
-awaitable<bool> guest::wait_for_exit(std::chrono::milliseconds timeout) {
-  if (!process_) co_return true;
-  exited_.expires_at(std::chrono::steady_clock::time_point::max());
-  asio::steady_timer deadline(ctx_.io, timeout);
-  co_await (exited_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-            deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-  co_return !process_;
-}
-
-awaitable<result<void>> guest::stop_qemu(bool graceful, std::chrono::seconds timeout) {
-  if (!process_) co_return result<void>{};
-  stopping_ = true;
-  if (graceful && qmp_ && qmp_->is_open()) {
-    set_state(guest_state::in_shutdown);
-    if (auto pressed = co_await qmp_->execute(qmp::system_powerdown(), 5s); pressed) {
-      if (co_await wait_for_exit(timeout)) co_return result<void>{};
-      log_info("no power-off after " + std::to_string(timeout.count()) + " s: quitting QEMU");
-    }
-  }
-  if (qmp_ && qmp_->is_open()) {
-    (void)co_await qmp_->execute(qmp::quit(), 5s);
-    if (co_await wait_for_exit(10s)) co_return result<void>{};
-  }
-  if (process_) (void)process_->send_signal(SIGKILL);
-  if (co_await wait_for_exit(10s)) co_return result<void>{};
-  co_return make_error(errc::timeout, "QEMU of guest '" + name() + "' did not exit after SIGKILL");
-}
-
-awaitable<result<void>> guest::shutdown(std::chrono::seconds timeout) {
-  backoff_.cancel();
-  if (!process_) {
-    set_state(guest_state::shut_off);
-    co_return result<void>{};
-  }
-  restart_after_exit_ = false;
-  co_return co_await stop_qemu(true, timeout);
-}
-
-awaitable<result<void>> guest::destroy() {
-  backoff_.cancel();
-  if (!process_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  restart_after_exit_ = false;
-  co_return co_await stop_qemu(false, 0s);
 }
 
 // Each asks QEMU first (qemu_responsive.hpp): a stopped QEMU gets nothing
 // it could act on later, and a command that then goes unanswered is reported
 // as one that may still take effect.
 awaitable<result<void>> guest::reboot() {
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (!qmp_) co_return not_running();
+  auto job = co_await job_.begin("reboot");
+  if (!job) co_return job.error();
   if (auto answering = co_await check_responding(*this, "reboot"); !answering) co_return answering.error();
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  auto reset = co_await qmp_->execute(qmp::system_reset(), 5s);
+  if (!qmp_) co_return not_running();
+  auto reset = co_await qmp_->execute(qmp::system_reset(), timeouts_.quick);
   if (!reset) co_return explain_unanswered(*this, "reboot (system_reset)", reset.error());
   co_return result<void>{};
 }
 
 awaitable<result<void>> guest::suspend() {
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (!qmp_) co_return not_running();
+  auto job = co_await job_.begin("suspend");
+  if (!job) co_return job.error();
   if (auto answering = co_await check_responding(*this, "suspend"); !answering) co_return answering.error();
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  auto stopped = co_await qmp_->execute(qmp::stop(), 5s);
+  if (!qmp_) co_return not_running();
+  auto stopped = co_await qmp_->execute(qmp::stop(), timeouts_.quick);
   // A late STOP event still marks the guest paused (on_qmp_event).
   if (!stopped) co_return explain_unanswered(*this, "suspend (stop)", stopped.error());
   set_state(guest_state::paused);
@@ -290,22 +195,15 @@ awaitable<result<void>> guest::suspend() {
 }
 
 awaitable<result<void>> guest::resume() {
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (!qmp_) co_return not_running();
+  auto job = co_await job_.begin("resume");
+  if (!job) co_return job.error();
   if (auto answering = co_await check_responding(*this, "resume"); !answering) co_return answering.error();
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  auto resumed = co_await qmp_->execute(qmp::cont(), 5s);
+  if (!qmp_) co_return not_running();
+  auto resumed = co_await qmp_->execute(qmp::cont(), timeouts_.quick);
   if (!resumed) co_return explain_unanswered(*this, "resume (cont)", resumed.error());
   set_state(guest_state::running);
   co_return result<void>{};
-}
-
-awaitable<result<void>> guest::restart(std::chrono::seconds timeout) {
-  if (process_) {
-    restart_after_exit_ = false;
-    if (auto stopped = co_await stop_qemu(true, timeout); !stopped) co_return stopped.error();
-  }
-  quick_failures_ = 0;
-  co_return co_await start();
 }
 
 void guest::detach() {

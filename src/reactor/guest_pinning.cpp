@@ -11,11 +11,10 @@
 namespace vnumad::reactor {
 
 using boost::asio::awaitable;
-using namespace std::chrono_literals;
 
 awaitable<result<void>> guest::refresh_vcpu_threads() {
-  if (!qmp_) co_return make_error(errc::not_found, "guest '" + name() + "' is not running");
-  auto reply = co_await qmp_->execute(qmp::query_cpus_fast(), 10s);
+  if (!qmp_) co_return not_running();
+  auto reply = co_await qmp_->execute(qmp::query_cpus_fast(), timeouts_.command);
   if (!reply) co_return reply.error();
   auto cpus = qmp::decode_cpus_fast(*reply);
   if (!cpus) co_return cpus.error();
@@ -42,7 +41,7 @@ awaitable<result<void>> guest::pin_all() {
 result<void> guest::apply_pins() {
   const vnuma::placement* place = placement();
   if (!place) return make_error(errc::not_found, "guest '" + name() + "' is not in the ledger");
-  if (!cgroup_ || !process_) return make_error(errc::not_found, "guest '" + name() + "' is not running");
+  if (!cgroup_ || !process_) return not_running();
   // One rule for every thread's cpus and mems (vnuma::vcpu_pin explains the
   // mems). The groups already exist with these mems: QEMU joined the guest
   // group before exec (prepare_spawn), so nothing here migrates memory.
@@ -90,7 +89,7 @@ void guest::keep_clear_of_dedicated() {
     log_error("re-pinning around dedicated threads: " + pinned.error().message);
     return;
   }
-  (void)save_record();
+  if (auto saved = save_record_after("re-pinning around dedicated threads"); !saved) log_failure(name(), "", saved.error());
   log_info("re-pinned around threads held dedicated by other guests: vCPU " + (moved.empty() ? "none" : moved) +
            "; emulator -> " + (granted.emulator.empty() ? std::string("any") : config::format_id_set(granted.emulator)));
 }

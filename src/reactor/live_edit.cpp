@@ -1,14 +1,12 @@
 #include "reactor/live_edit.hpp"
 
 #include "config/units.hpp"
-#include "reactor/live_ops.hpp"
 
 #include <boost/json/serialize.hpp>
 
 namespace vnumad::reactor {
 
 using boost::asio::awaitable;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -39,6 +37,13 @@ std::vector<config::memory_device_def> minus(std::vector<config::memory_device_d
 
 awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
   live_edit_result r;
+  // After a start in progress, and after any edit before this one: the
+  // definition compared with is the one they left.
+  auto job = co_await g.begin_job("config edit", guest_job::no_limit);
+  if (!job) {
+    r.failed.push_back(job.error().message);
+    co_return r;
+  }
   config::domain old = g.definition();
   if (!g.is_active()) {
     g.set_definition(std::move(next));
@@ -55,14 +60,14 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
 
   // 1. vCPU count
   if (old.current_vcpus() != next.current_vcpus() && old.vcpu.max == next.vcpu.max) {
-    auto done = co_await set_vcpus(g, next.current_vcpus(), 10s);
+    auto done = co_await g.set_vcpus(*job, next.current_vcpus(), g.timeouts().unplug);
     if (done) r.applied.push_back("<vcpu current='" + std::to_string(next.current_vcpus()) + "'>: online " +
                                   std::string(done->at("online").as_string()));
     else r.failed.push_back("<vcpu current>: " + done.error().message);
   }
   // 2. memory dimms: added ones are attached, removed ones detached
   for (const auto& m : minus(dimms(next), dimms(old))) {
-    auto done = co_await attach_memory(g, m.target_node.value_or(0), m.target_size_bytes);
+    auto done = co_await g.attach_memory(*job, m.target_node.value_or(0), m.target_size_bytes);
     if (done) r.applied.push_back("attached " + config::format_size(m.target_size_bytes) + " dimm on cell " +
                                   std::to_string(m.target_node.value_or(0)));
     else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
@@ -76,7 +81,7 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
       r.failed.push_back("<memory model='dimm'>: no running dimm of " + config::format_size(m.target_size_bytes));
       continue;
     }
-    auto done = co_await detach_memory(g, *id, 10s);
+    auto done = co_await g.detach_memory(*job, *id, g.timeouts().unplug);
     if (done) r.applied.push_back("detached " + *id);
     else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
   }
@@ -86,7 +91,7 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
       auto before = std::find_if(old.cputune->vcpupins.begin(), old.cputune->vcpupins.end(),
                                  [&](const auto& p) { return p.vcpu == pin.vcpu; });
       if (before != old.cputune->vcpupins.end() && before->cpuset == pin.cpuset) continue;
-      auto done = co_await pin_vcpu(g, pin.vcpu, pin.cpuset);
+      auto done = co_await g.pin_vcpu(*job, pin.vcpu, pin.cpuset);
       if (done) r.applied.push_back("vcpupin " + std::to_string(pin.vcpu) + " -> " + config::format_id_set(pin.cpuset));
       else r.failed.push_back("<vcpupin vcpu='" + std::to_string(pin.vcpu) + "'>: " + done.error().message);
     }

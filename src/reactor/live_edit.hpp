@@ -17,6 +17,9 @@ struct live_edit_result {
   std::vector<std::string> failed;    // live changes QEMU or the ledger refused
 };
 
+// Takes the guest's job ("config edit") and waits for it as long as it
+// takes: an edit that comes while the guest starts, or while another edit or
+// operation runs, is applied after it, never interleaved.
 boost::asio::awaitable<live_edit_result> apply_definition(guest& g, config::domain new_definition);
 
 }  // namespace vnumad::reactor

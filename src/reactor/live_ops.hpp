@@ -1,7 +1,7 @@
-// Live operations on a running guest: vcpuinfo, vcpupin, NUMA-balanced
-// setvcpus (vnuma-spec section 5), attach-memory / detach-memory (pc-dimm bound
-// to the cell's host node). Each checks the ledger first and changes nothing
-// when a check fails.
+// The live verbs of a running guest on the control socket: vcpuinfo,
+// vcpupin, setvcpus, attach-memory, detach-memory. Their arguments are read
+// here; each change runs as the guest's member (guest_vcpus.cpp,
+// guest_memory.cpp) under the guest's job.
 #pragma once
 
 #include "reactor/control_protocol.hpp"
@@ -20,21 +20,11 @@ struct live_reply {
 // Handles the live verbs; `handled` is false for any other op.
 boost::asio::awaitable<live_reply> handle_live_op(guest& g, const control_request& request);
 
-// The operations themselves, also used by live config edits.
-boost::asio::awaitable<result<boost::json::value>> set_vcpus(guest& g, unsigned target,
-                                                             std::chrono::milliseconds unplug_timeout);
-boost::asio::awaitable<result<boost::json::value>> attach_memory(guest& g, unsigned cell, std::uint64_t bytes);
-boost::asio::awaitable<result<boost::json::value>> detach_memory(guest& g, const std::string& dimm_id,
-                                                                 std::chrono::milliseconds timeout);
-boost::asio::awaitable<result<boost::json::value>> pin_vcpu(guest& g, unsigned vcpu, const config::id_set& cpus);
+// vcpuinfo: each vCPU's cell, thread, affinity and the host CPU it last ran on.
 result<boost::json::value> vcpu_info(guest& g);
 
 // "yyyy----": one character per host CPU (0..max), y where `cpus` has it. The
 // affinity map virsh vcpuinfo prints.
 std::string affinity_map(const config::id_set& cpus, unsigned host_cpu_count);
-
-// The vCPUs currently online in a running domain (<vcpus enabled>, or the
-// first `current`).
-config::id_set online_vcpus(const config::domain& d);
 
 }  // namespace vnumad::reactor

@@ -13,12 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Short: dominfo waits for it, and a QEMU that does not answer QMP within
-// this has a problem dominfo should show rather than wait out.
-constexpr auto qmp_timeout = 3s;
-
-error not_running(const guest& g) { return make_error(errc::not_found, "guest '" + g.name() + "' is not running"); }
-
 // Whose memory each backend is: a boot cell's by its name (ram-node<K>), a
 // memory device's by the device's node.
 std::vector<vnuma::memory_backend> backends_of(const std::vector<qmp::memdev>& memdevs,
@@ -40,20 +34,22 @@ std::vector<vnuma::memory_backend> backends_of(const std::vector<qmp::memdev>& m
 
 awaitable<result<vnuma::memory_report>> read_memory_report(guest& g) {
   auto pid = g.pid();
-  if (!pid || !g.qmp()) co_return not_running(g);
+  if (!pid || !g.qmp()) co_return g.not_running();
   const std::uint64_t generation = g.run_generation();
 
-  auto memdev_reply = co_await g.qmp()->execute(qmp::query_memdev(), qmp_timeout);
+  // Quick: dominfo waits for it, and a QEMU that does not answer QMP within
+  // that has a problem dominfo should show rather than wait out.
+  auto memdev_reply = co_await g.qmp()->execute(qmp::query_memdev(), g.timeouts().quick);
   if (!memdev_reply) co_return memdev_reply.error();
   auto memdevs = qmp::decode_memdev(*memdev_reply);
   if (!memdevs) co_return memdevs.error();
-  if (g.run_generation() != generation || !g.qmp()) co_return not_running(g);
-  auto devices_reply = co_await g.qmp()->execute(qmp::query_memory_devices(), qmp_timeout);
+  if (g.run_generation() != generation || !g.qmp()) co_return g.not_running();
+  auto devices_reply = co_await g.qmp()->execute(qmp::query_memory_devices(), g.timeouts().quick);
   if (!devices_reply) co_return devices_reply.error();
   auto devices = qmp::decode_memory_devices(*devices_reply);
   if (!devices) co_return devices.error();
   // The QEMU may have gone while we waited; its pid could be anyone's now.
-  if (g.run_generation() != generation || g.pid() != pid) co_return not_running(g);
+  if (g.run_generation() != generation || g.pid() != pid) co_return g.not_running();
 
   // Read on the reactor thread: numa_maps walks the page tables, about a
   // millisecond per GiB of 4 KiB pages (far less with huge pages), which the

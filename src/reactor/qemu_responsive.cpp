@@ -31,8 +31,8 @@ error not_responding(const guest& g, std::string_view operation, bool sent, std:
   return make_error(errc::not_responding, message);
 }
 
-boost::asio::awaitable<result<void>> check_responding(guest& g, std::string_view operation,
-                                                      std::chrono::milliseconds timeout) {
+boost::asio::awaitable<result<void>> check_responding(guest& g, std::string_view operation) {
+  const std::chrono::milliseconds timeout = g.timeouts().quick;
   if (!g.is_active() || !g.qmp()) co_return result<void>{};  // the operation reports "not running" itself
   if (char state = process_state(*g.pid()); state == 'T' || state == 't')
     co_return not_responding(g, operation, false);

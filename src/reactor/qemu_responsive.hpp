@@ -23,9 +23,9 @@ char process_state(pid_t pid);
 // and may still take effect once QEMU answers; otherwise nothing changed.
 error not_responding(const guest& g, std::string_view operation, bool sent, std::string_view detail = {});
 
-// Succeeds when g's QEMU runs and answers query-status within `timeout`.
-boost::asio::awaitable<result<void>> check_responding(guest& g, std::string_view operation,
-                                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// Succeeds when g's QEMU runs and answers query-status within the quick
+// QMP timeout (qmp_timeouts.hpp).
+boost::asio::awaitable<result<void>> check_responding(guest& g, std::string_view operation);
 
 // A command's failure as the operator should read it: no reply in time is
 // not_responding (sent); any other error is returned as it is.

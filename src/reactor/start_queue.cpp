@@ -1,7 +1,7 @@
 #include "reactor/start_queue.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include "reactor/spawn_logged.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -60,15 +60,14 @@ void start_queue::launch(std::string name, task start) {
   // cgroups, fork and exec) would then run inside the config-dir scan and
   // hold READY=1 back by a fraction of a second per guest.
   asio::post(io_, [this, name = std::move(name), start = std::move(start)]() mutable {
-    asio::co_spawn(
-        io_,
-        [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
-          co_await start();
-          running_.erase(running_.find(name));
-          if (changed_) changed_();
-          pump();
-        },
-        asio::detached);
+    std::string what = "start of guest '" + name + "'";
+    spawn_logged(io_, std::move(what),
+                 [this, name = std::move(name), start = std::move(start)]() -> asio::awaitable<void> {
+                   co_await start();
+                   running_.erase(running_.find(name));
+                   if (changed_) changed_();
+                   pump();
+                 });
   });
 }
 

@@ -1,11 +1,11 @@
 #include "reactor/state_watcher.hpp"
 
 #include "reactor/logging.hpp"
+#include "reactor/spawn_logged.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -88,8 +88,8 @@ result<void> state_watcher::start() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return make_error(errc::io_error, std::string("inotify_init1 for the state dir failed: ") + std::strerror(errno));
   state_->stream.assign(fd);
-  asio::co_spawn(state_->stream.get_executor(), state_->read_events(), asio::detached);
-  asio::co_spawn(state_->stream.get_executor(), state_->poll(), asio::detached);
+  spawn_logged(state_->stream.get_executor(), "state dir watcher", state_->read_events());
+  spawn_logged(state_->stream.get_executor(), "state dir poll", state_->poll());
   return {};
 }
 

@@ -27,6 +27,7 @@ BOOST_AUTO_TEST_CASE(defaults_from_an_empty_file) {
   BOOST_TEST(r->cgroup_root.empty());
   BOOST_TEST(r->shutdown_timeout.count() == 60);
   BOOST_TEST(r->qmp_timeout.count() == 60);
+  BOOST_TEST(r->qmp_command_timeout.count() == 10);
   BOOST_TEST(r->qemu_binary == "/usr/bin/qemu-system-x86_64");
   BOOST_TEST(r->runas == "vnumad-qemu");
   BOOST_TEST_REQUIRE(r->image_dirs.size() == 1u);
@@ -52,6 +53,7 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
                          "cgroup_root = /sys/fs/cgroup/vnumad.slice\n"
                          "shutdown_timeout = 5\n"
                          "qmp_timeout = 7\n"
+                         "qmp_command_timeout = 4\n"
                          "qemu_binary = /opt/qemu/bin/qemu-system-x86_64\n"
                          "runas = qemu\n"
                          "image_dirs = /srv/images /var/lib/img\n"
@@ -75,6 +77,7 @@ BOOST_AUTO_TEST_CASE(every_key_from_a_real_file) {
   BOOST_TEST(r->cgroup_root == "/sys/fs/cgroup/vnumad.slice");
   BOOST_TEST(r->shutdown_timeout.count() == 5);
   BOOST_TEST(r->qmp_timeout.count() == 7);
+  BOOST_TEST(r->qmp_command_timeout.count() == 4);
   BOOST_TEST(r->qemu_binary == "/opt/qemu/bin/qemu-system-x86_64");
   BOOST_TEST(r->runas == "qemu");
   BOOST_TEST_REQUIRE(r->image_dirs.size() == 2u);
@@ -160,6 +163,7 @@ BOOST_DATA_TEST_CASE(rejects_bad_settings,
                          {"shutdown_timeout = -5", errc::invalid_value, {"shutdown_timeout", "-5"}},
                          {"shutdown_timeout = 1m", errc::invalid_value, {"seconds"}},
                          {"qmp_timeout = 0", errc::invalid_value, {"qmp_timeout", "at least 1"}},
+                         {"qmp_command_timeout = 0", errc::invalid_value, {"qmp_command_timeout", "at least 1"}},
                          {"start_concurrency = 0", errc::invalid_value, {"start_concurrency", "at least 1"}},
                          {"start_concurrency = many", errc::invalid_value, {"start_concurrency", "many"}},
                          {"on_host_shutdown = suspend", errc::invalid_value,
