@@ -52,8 +52,9 @@ class daemon {
   void stop();
   bool stopped() const { return stopped_; }
 
-  // Control-socket verbs (control_ops.cpp).
-  boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, access_level access);
+  // Control-socket verbs: looked up in the verb table (verbs.hpp), checked,
+  // and run by their handler (control_ops.cpp).
+  boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, const control_peer& peer);
 
   // Config-dir events.
   boost::asio::awaitable<void> on_file_changed(std::filesystem::path file, bool start_if_inactive = true);
@@ -72,6 +73,7 @@ class daemon {
   const config::daemon_config& cfg() const { return options_.cfg; }
 
  private:
+  friend class control_ops;
   boost::asio::awaitable<void> reattach_all();
   // A state-dir folder without a readable record whose QEMU still runs:
   // killed when it never ran (half-started), else reported unsupervised.

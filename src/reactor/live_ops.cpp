@@ -7,7 +7,6 @@
 #include "qemu/memory_hotplug.hpp"
 #include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
-#include "reactor/control_args.hpp"
 #include "reactor/logging.hpp"
 #include "reactor/qemu_responsive.hpp"
 #include "vnuma/hotplug_order.hpp"
@@ -403,56 +402,6 @@ awaitable<result<json::value>> pin_vcpu(guest& g, unsigned vcpu, const config::i
   else it->cpuset = cpus;
   (void)g.save_record();
   co_return json::value(json::object{{"vcpu", vcpu}, {"cpuset", config::format_id_set(cpus)}});
-}
-
-awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
-  const auto& op = request.op;
-  const auto& args = request.args;
-  live_reply out;
-  out.handled = true;
-  auto timeout_arg = [&](std::chrono::milliseconds fallback) -> result<std::chrono::milliseconds> {
-    if (!args.contains("timeout_ms")) return fallback;
-    auto t = arg_uint(args, "timeout_ms", arg_max(arg_kind::milliseconds), "ms");
-    if (!t) return t.error();
-    return std::chrono::milliseconds(*t);
-  };
-  if (op == "vcpuinfo") {
-    out.reply = vcpu_info(g);
-  } else if (op == "setvcpus") {
-    auto count = arg_uint(args, "count", arg_max(arg_kind::count));
-    auto timeout = timeout_arg(10s);
-    if (!count) out.reply = count.error();
-    else if (!timeout) out.reply = timeout.error();
-    else if (g.busy()) out.reply = make_error(errc::busy, "guest '" + g.name() + "' is busy with another operation");
-    else {
-      g.set_busy(true);
-      out.reply = co_await set_vcpus(g, static_cast<unsigned>(*count), *timeout);
-      g.set_busy(false);
-    }
-  } else if (op == "attach-memory") {
-    auto cell = arg_uint(args, "cell", arg_max(arg_kind::count));
-    auto size = arg_string(args, "size");
-    result<std::uint64_t> bytes = size ? config::parse_size_with_unit(*size, "--size") : result<std::uint64_t>(size.error());
-    if (!cell) out.reply = cell.error();
-    else if (!bytes) out.reply = bytes.error();
-    else out.reply = co_await attach_memory(g, static_cast<unsigned>(*cell), *bytes);
-  } else if (op == "detach-memory") {
-    auto dimm = arg_string(args, "dimm");
-    auto timeout = timeout_arg(10s);
-    if (!dimm) out.reply = dimm.error();
-    else if (!timeout) out.reply = timeout.error();
-    else out.reply = co_await detach_memory(g, *dimm, *timeout);
-  } else if (op == "vcpupin") {
-    auto vcpu = arg_uint(args, "vcpu", arg_max(arg_kind::count));
-    auto cpuset = arg_string(args, "cpuset");
-    result<config::id_set> cpus = cpuset ? config::parse_id_set(*cpuset, "vcpupin cpuset") : result<config::id_set>(cpuset.error());
-    if (!vcpu) out.reply = vcpu.error();
-    else if (!cpus) out.reply = cpus.error();
-    else out.reply = co_await pin_vcpu(g, static_cast<unsigned>(*vcpu), *cpus);
-  } else {
-    out.handled = false;
-  }
-  co_return out;
 }
 
 }  // namespace vnumad::reactor

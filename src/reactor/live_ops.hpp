@@ -12,15 +12,8 @@
 
 namespace vnumad::reactor {
 
-struct live_reply {
-  bool handled = false;
-  result<boost::json::value> reply = boost::json::value();
-};
-
-// Handles the live verbs; `handled` is false for any other op.
-boost::asio::awaitable<live_reply> handle_live_op(guest& g, const control_request& request);
-
-// The operations themselves, also used by live config edits.
+// The operations of the live verbs (their handlers are in control_ops.cpp),
+// also used by live config edits.
 boost::asio::awaitable<result<boost::json::value>> set_vcpus(guest& g, unsigned target,
                                                              std::chrono::milliseconds unplug_timeout);
 boost::asio::awaitable<result<boost::json::value>> attach_memory(guest& g, unsigned cell, std::uint64_t bytes);
