@@ -23,8 +23,12 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, co
   if (v->access == access_level::read_write && peer.access == access_level::read_only)
     co_return make_error(errc::permission_denied, "\"" + request.op + "\" needs the read-write socket");
   if (auto checked = check_verb_args(request); !checked) co_return checked.error();
+  // Named, not a temporary in the co_await: g++ 12 destroys such a
+  // temporary twice (its std::function: a double free).
+  const verb_call call{request, peer.access, peer.subscribe};
   control_ops ops(*this);
-  co_return co_await (ops.*(v->handler))(verb_call{request, peer.access, peer.subscribe});
+  auto reply = co_await (ops.*(v->handler))(call);
+  co_return reply;
 }
 
 result<std::shared_ptr<guest>> control_ops::named(const verb_call& call) const {

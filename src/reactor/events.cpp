@@ -46,6 +46,11 @@ json::object qmp_guest_event(std::string_view guest, const qmp::qmp_event& ev) {
       reason = std::string(r->get_string());
       detail.erase(k.reason_key);
     }
+    // QEMU's "guest" (did the guest ask?) must not replace the guest's name.
+    if (const json::value* by_guest = detail.if_contains("guest")) {
+      detail["by_guest"] = *by_guest;
+      detail.erase("guest");
+    }
     detail["qmp"] = ev.name;
     return guest_event(k.kind, guest, reason, std::move(detail));
   }

@@ -9,6 +9,7 @@
 #include "reactor/guest.hpp"
 
 #include "config/domain_xml.hpp"
+#include "reactor/events.hpp"
 #include "reactor/logging.hpp"
 
 #include <csignal>
@@ -81,7 +82,7 @@ awaitable<result<void>> guest::resume_start(guest_record record) {
     busy_ = false;
     log_error("start failed: " + failure.message);
     set_state(guest_state::shut_off, failure.message);
-    if (ctx_.publish) ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", failure.message}});
+    if (ctx_.publish) ctx_.publish(guest_event("start_failed", name(), failure.message));
     co_return failure;
   }
   busy_ = false;
