@@ -1,11 +1,16 @@
 # bash completion for vnumactl(1).                            -*- shell-script -*-
 #
 # Completes commands, each command's options, guest names (asked from the
-# daemon with `vnumactl list`, on the --socket given on the line if any), domain
+# daemon with `vnumactl list`, on the socket given on the line if any: -c,
+# --connect, --socket, -r), domain
 # XML files for expand/argv/plan and hwloc XML files for --topology. Plain
 # bash: works with or without the bash-completion package.
 
+# The daemon verbs: those of vnumactl's table (src/reactor/verbs.cpp;
+# tests/reactor/verbs_test.cpp checks that this list is that table's).
 _vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown events"
+# Options every daemon command takes, before or after the command word.
+_vnumactl_daemon_options="--connect -c --socket --readonly -r --json --help"
 _vnumactl_offline_verbs="expand argv plan capabilities"
 
 # Options of one command, as `vnumactl CMD --help` lists them.
@@ -15,28 +20,30 @@ _vnumactl_options() {
         argv) echo "--topology --config --reserved-cpus --reserved-memory --allow-overcommit --qmp --help" ;;
         plan) echo "--topology --config --reserved-cpus --reserved-memory --state-dir --empty --allow-overcommit --json --help" ;;
         capabilities) echo "--topology --reserved-cpus --json --help" ;;
-        setvcpus | detach-memory) echo "--socket --json --timeout-ms --help" ;;
-        shutdown | restart) echo "--socket --json --timeout --help" ;;
-        attach-memory) echo "--socket --json --cell --size --help" ;;
-        *) echo "--socket --json --help" ;;
+        setvcpus | detach-memory) echo "$_vnumactl_daemon_options --timeout-ms" ;;
+        shutdown | restart) echo "$_vnumactl_daemon_options --timeout" ;;
+        attach-memory) echo "$_vnumactl_daemon_options --cell --size" ;;
+        events) echo "$_vnumactl_daemon_options --domain" ;;
+        *) echo "$_vnumactl_daemon_options" ;;
     esac
 }
 
 # Options that take a value (the next word is that value, not a positional).
 _vnumactl_takes_value() {
     case $1 in
-        --socket | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms) return 0 ;;
+        --socket | --connect | -c | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms | --domain) return 0 ;;
     esac
     return 1
 }
 
 # Guest names from the daemon. $1: which ones (all | running: has a QEMU |
 # stopped: has none | paused);
-# $2: the vnumactl to run; $3: the socket, may be empty.
+# $2: the vnumactl to run; $3: the socket, may be empty; $4: -r or empty.
 _vnumactl_guests() {
-    local which=$1 prog=$2 socket=$3
+    local which=$1 prog=$2 socket=$3 readonly=${4-}
     local -a cmd=("$prog" list)
     [[ -n $socket ]] && cmd+=(--socket "$socket")
+    [[ -n $readonly ]] && cmd+=(-r)
     # `list` prints two header lines, then " PID|-  NAME  STATE..." per guest.
     if type -P timeout >/dev/null; then cmd=(timeout 3 "${cmd[@]}"); fi
     "${cmd[@]}" 2>/dev/null | awk -v which="$which" '
@@ -72,32 +79,34 @@ _vnumactl() {
     local prog=${COMP_WORDS[0]}
     [[ $prog == */* && -x $prog ]] || prog=vnumactl
 
-    # The command word, the socket given so far, and how many positional
-    # arguments precede the word being completed.
-    local verb= socket= npos=0 i word
+    # The command word, the socket given so far (global options may come
+    # before the command word too), and how many positional arguments
+    # precede the word being completed.
+    local verb= socket= readonly= npos=0 i word
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
-        if [[ -z $verb ]]; then
-            [[ $word == -* ]] || verb=$word
-            continue
-        fi
         case $word in
-            --socket=*) socket=${word#--socket=} ;;
+            --socket=* | --connect=*) socket=${word#*=} ;;
             --*=*) ;;
+            -r | --readonly) readonly=-r ;;
             -*)
                 _vnumactl_takes_value "$word" || continue
                 # The value: the next word, or the one after a lone "=".
                 [[ ${COMP_WORDS[i + 1]-} == "=" ]] && ((i++))
-                [[ $word == --socket ]] && ((i + 1 < COMP_CWORD)) && socket=${COMP_WORDS[i + 1]}
+                case $word in
+                    --socket | --connect | -c) ((i + 1 < COMP_CWORD)) && socket=${COMP_WORDS[i + 1]} ;;
+                esac
                 ((i++))
                 ;;
-            *) ((npos++)) ;;
+            *)
+                if [[ -z $verb ]]; then verb=$word; else ((npos++)); fi
+                ;;
         esac
     done
 
     if [[ -z $verb ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "--help --version" -- "$cur"))
+            COMPREPLY=($(compgen -W "--help --version --connect -c --socket --readonly -r" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$_vnumactl_daemon_verbs $_vnumactl_offline_verbs" -- "$cur"))
         fi
@@ -110,7 +119,7 @@ _vnumactl() {
             _vnumactl_xml_files "$cur"
             return 0
             ;;
-        --socket | --qmp)
+        --socket | --connect | -c | --qmp)
             compopt -o filenames 2>/dev/null
             local IFS=$'\n'
             COMPREPLY=($(compgen -f -- "$cur"))
@@ -121,6 +130,10 @@ _vnumactl() {
             return 0
             ;;
         --cell | --size | --timeout | --timeout-ms)
+            return 0
+            ;;
+        --domain)
+            COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket" "$readonly")" -- "$cur"))
             return 0
             ;;
     esac
@@ -138,16 +151,16 @@ _vnumactl() {
             _vnumactl_xml_files "$cur"
             ;;
         start)
-            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests stopped "$prog" "$socket")" -- "$cur"))
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests stopped "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
         resume)
-            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests paused "$prog" "$socket")" -- "$cur"))
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests paused "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
-        dominfo | domxml | restart)
-            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket")" -- "$cur"))
+        dominfo | domxml | restart | events)
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
         vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
-            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket")" -- "$cur"))
+            ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
     esac
     return 0

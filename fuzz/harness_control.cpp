@@ -6,7 +6,7 @@
 #include "harness_check.hpp"
 #include "harnesses.hpp"
 
-#include "reactor/control_args.hpp"
+#include "reactor/verbs.hpp"
 #include "reactor/control_protocol.hpp"
 #include "reactor/json_keys.hpp"
 

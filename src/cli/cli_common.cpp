@@ -3,6 +3,7 @@
 #include "config/domain_xml.hpp"
 #include "vnuma/topology_loader.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <ostream>
 #include <system_error>
@@ -31,26 +32,60 @@ int report(const cli_io& io, const error& e) {
   return exit_code_for(e);
 }
 
+std::string format_options(const po::options_description& options) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::size_t width = 0;
+  for (const auto& o : options.options()) {
+    // format_name() is "-c [ --connect ]" or "--json".
+    const std::string name = o->format_name();
+    const bool has_short = name.size() > 1 && name[0] == '-' && name[1] != '-';
+    std::string left = "  " + (has_short ? name.substr(0, 2) + ", " : std::string()) + "--" + o->long_name();
+    if (o->semantic()->max_tokens() > 0) left += " " + o->semantic()->name();
+    width = std::max(width, left.size());
+    rows.emplace_back(std::move(left), o->description());
+  }
+  std::string out;
+  for (const auto& [left, text] : rows) out += left + std::string(width + 3 - left.size(), ' ') + text + "\n";
+  return out;
+}
+
 std::optional<parsed_args> parse_args(const std::vector<std::string>& args, const po::options_description& options,
-                                      const po::positional_options_description& positional, std::string_view usage,
-                                      std::string_view examples, const cli_io& io, int& exit) {
+                                      const std::vector<positional_arg>& positionals, const command_help& help,
+                                      const cli_io& io, int& exit) {
+  // --help and the positional words are parsed as options but not listed.
+  po::options_description hidden;
+  hidden.add_options()("help,h", "");
+  po::positional_options_description positional;
+  for (const auto& p : positionals) {
+    if (p.many)
+      hidden.add_options()(p.key.c_str(), po::value<std::vector<std::string>>()->multitoken(), "");
+    else
+      hidden.add_options()(p.key.c_str(), po::value<std::string>(), "");
+    positional.add(p.key.c_str(), p.many ? -1 : 1);
+  }
   po::options_description all;
-  all.add_options()("help,h", "show this help");
-  all.add(options);
+  all.add(options).add(hidden);
+  auto usage_error = [&](const std::string& what) {
+    io.err << "vnumactl: " << what << "\nUsage: " << help.usage << "\n(see --help)\n";
+    exit = exit_invalid;
+    return std::nullopt;
+  };
   parsed_args parsed;
   try {
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), parsed.vm);
     if (parsed.vm.count("help")) {
-      io.out << "Usage: " << usage << "\n\n" << all << "\n" << examples;
+      io.out << "Usage: " << help.usage << "\n\n" << help.description;
+      if (!options.options().empty()) io.out << "\nOptions:\n" << format_options(options);
+      if (!help.examples.empty()) io.out << "\n" << help.examples;
       exit = exit_ok;
       return std::nullopt;
     }
     po::notify(parsed.vm);
   } catch (const po::error& e) {
-    io.err << "vnumactl: " << e.what() << "\nUsage: " << usage << "\n(see --help)\n";
-    exit = exit_invalid;
-    return std::nullopt;
+    return usage_error(e.what());
   }
+  for (const auto& p : positionals)
+    if (p.required && !parsed.vm.count(p.key)) return usage_error("missing " + p.value_name);
   return parsed;
 }
 
@@ -75,11 +110,11 @@ result<config::domain> load_domain(const std::string& file) {
 
 void add_planning_options(po::options_description& options) {
   options.add_options()
-      ("topology", po::value<std::string>(), "hwloc XML export of the host (default: this host)")
-      ("config", po::value<std::string>(), "vnumad.conf for reserved_cpus, reserved_memory, state_dir "
+      ("topology", po::value<std::string>()->value_name("FILE"), "hwloc XML export of the host (default: this host)")
+      ("config", po::value<std::string>()->value_name("FILE"), "vnumad.conf for reserved_cpus, reserved_memory, state_dir "
                                            "(default: /etc/vnumad/vnumad.conf if it exists)")
-      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset (default: the config's)")
-      ("reserved-memory", po::value<std::string>(), "memory per node kept from guests: 1GiB, '512MiB 0=2GiB' "
+      ("reserved-cpus", po::value<std::string>()->value_name("SET")->default_value("auto"), "auto | none | cpuset (default: the config's)")
+      ("reserved-memory", po::value<std::string>()->value_name("SPEC"), "memory per node kept from guests: 1GiB, '512MiB 0=2GiB' "
                                                     "(default: the config's reserved_memory, 1GiB)");
 }
 

@@ -33,15 +33,36 @@ int report(const cli_io& io, const error& e);
 
 namespace po = boost::program_options;
 
-// Parses `args` (without the subcommand word) against `options` (+ positional).
-// Returns nullopt after printing help (exit 0) or a usage error (exit 2); the
-// exit code is stored in `exit`.
+// What `vnumactl CMD --help` prints: the usage line, what the command does,
+// its options (only those a user types: not --help, not the positional
+// words), then the examples.
+struct command_help {
+  std::string usage;
+  std::string description;
+  std::string examples;
+};
+
+// A positional word of a command: its key in the variables_map and how usage
+// names it (DOMAIN.xml, NAME), so that a missing one says "missing NAME".
+struct positional_arg {
+  std::string key;
+  std::string value_name;
+  bool required = true;
+  bool many = false;  // every remaining word (a vector<string>)
+};
+
+// Parses `args` (without the subcommand word) against `options` and the
+// positional words. Returns nullopt after printing help (exit 0) or a usage
+// error (exit 2); the exit code is stored in `exit`.
 struct parsed_args {
   po::variables_map vm;
 };
 std::optional<parsed_args> parse_args(const std::vector<std::string>& args, const po::options_description& options,
-                                      const po::positional_options_description& positional, std::string_view usage,
-                                      std::string_view examples, const cli_io& io, int& exit);
+                                      const std::vector<positional_arg>& positionals, const command_help& help,
+                                      const cli_io& io, int& exit);
+
+// The options as --help lists them: "  -c, --connect PATH   description".
+std::string format_options(const po::options_description& options);
 
 // A file named on the command line that does not exist is invalid input
 // (exit 2, the user mistyped it), not a runtime failure: not_found naming

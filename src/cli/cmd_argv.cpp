@@ -15,13 +15,14 @@ namespace vnumad::cli {
 namespace {
 constexpr std::string_view usage =
     "vnumactl argv [--topology FILE] [--config FILE] [--reserved-cpus SET] [--reserved-memory SPEC] [--allow-overcommit] [--qmp PATH] DOMAIN.xml";
-constexpr std::string_view examples =
+constexpr std::string_view description =
     "Prints the QEMU command line for DOMAIN.xml, one argument per line, exactly as vnumad\n"
     "would exec it (never through a shell). A domain with <vnuma> is expanded first; a\n"
     "hand-written libvirt-style domain (with <cpu><numa>) is used as it is. Host facts (which\n"
     "NUMA nodes exist, hugetlbfs mounts) come from --topology or this host.\n"
     "vCPUs that are online but hotpluggable are not in -smp: vnumad adds them with QMP\n"
-    "device_add while QEMU is paused; they are listed on stderr.\n\n"
+    "device_add while QEMU is paused; they are listed on stderr.\n";
+constexpr std::string_view examples =
     "Examples:\n"
     "  vnumactl argv /etc/vnumad/domains.d/web.xml\n"
     "  vnumactl argv --topology seed-e7-8895v2-4s.xml seed-vnuma-host.xml | grep -- -numa\n"
@@ -33,12 +34,10 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   add_planning_options(options);
   options.add_options()
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
-      ("qmp", po::value<std::string>(), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qemu/qmp.sock)")
-      ("domain", po::value<std::string>()->required(), "domain XML file");
-  po::positional_options_description positional;
-  positional.add("domain", 1);
+      ("qmp", po::value<std::string>()->value_name("PATH"), "QMP socket path to put in the argv (default: /run/vnumad/NAME/qemu/qmp.sock)");
   int exit = exit_ok;
-  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  auto parsed =
+      parse_args(args, options, {{"domain", "DOMAIN.xml"}}, {std::string(usage), std::string(description), std::string(examples)}, io, exit);
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 

@@ -12,10 +12,11 @@ namespace vnumad::cli {
 
 namespace {
 constexpr std::string_view usage = "vnumactl capabilities [--topology FILE] [--reserved-cpus SET] [--json]";
-constexpr std::string_view examples =
+constexpr std::string_view description =
     "Shows NUMA nodes with their CPUs, SMT sibling groups, memory, free memory, huge pages,\n"
     "the distance matrix, the CPUs reserved from dedicated pinning, and the PCI devices\n"
-    "attached to each node (so you can see where a NIC lives before placing a guest).\n\n"
+    "attached to each node (so you can see where a NIC lives before placing a guest).\n";
+constexpr std::string_view examples =
     "Examples:\n"
     "  vnumactl capabilities\n"
     "  vnumactl capabilities --json | jq '.nodes[] | {id, cpus}'\n"
@@ -25,12 +26,12 @@ constexpr std::string_view examples =
 int cmd_capabilities(const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
   options.add_options()
-      ("topology", po::value<std::string>(), "hwloc XML export of a host (default: this host)")
-      ("reserved-cpus", po::value<std::string>()->default_value("auto"), "auto | none | cpuset")
+      ("topology", po::value<std::string>()->value_name("FILE"), "hwloc XML export of a host (default: this host)")
+      ("reserved-cpus", po::value<std::string>()->value_name("SET")->default_value("auto"), "auto | none | cpuset")
       ("json", po::bool_switch(), "print JSON instead of text");
-  po::positional_options_description positional;
   int exit = exit_ok;
-  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  auto parsed =
+      parse_args(args, options, {}, {std::string(usage), std::string(description), std::string(examples)}, io, exit);
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 

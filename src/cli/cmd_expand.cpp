@@ -14,10 +14,11 @@ namespace vnumad::cli {
 namespace {
 constexpr std::string_view usage =
     "vnumactl expand [--topology FILE] [--config FILE] [--reserved-cpus SET] [--reserved-memory SPEC] [--allow-overcommit] DOMAIN.xml";
-constexpr std::string_view examples =
+constexpr std::string_view description =
     "Prints DOMAIN.xml with its <vnuma> element expanded into what libvirt would need written\n"
     "by hand: <cpu><topology> and <numa> cells with distances, <vcpus>, one <vcpupin> per vCPU,\n"
-    "<emulatorpin>, strict <memnode>s, locked memory and no balloon. Nothing is started.\n\n"
+    "<emulatorpin>, strict <memnode>s, locked memory and no balloon. Nothing is started.\n";
+constexpr std::string_view examples =
     "Examples:\n"
     "  vnumactl expand /etc/vnumad/domains.d/web.xml\n"
     "      expand for this host (hwloc discovery)\n"
@@ -34,12 +35,10 @@ int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
   add_planning_options(options);
   options.add_options()
-      ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
-      ("domain", po::value<std::string>()->required(), "domain XML file");
-  po::positional_options_description positional;
-  positional.add("domain", 1);
+      ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free");
   int exit = exit_ok;
-  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  auto parsed =
+      parse_args(args, options, {{"domain", "DOMAIN.xml"}}, {std::string(usage), std::string(description), std::string(examples)}, io, exit);
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 

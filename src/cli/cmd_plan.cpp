@@ -30,7 +30,7 @@ namespace {
 constexpr std::string_view usage =
     "vnumactl plan [--topology FILE] [--config FILE] [--reserved-cpus SET] [--reserved-memory SPEC]\n"
     "              [--state-dir DIR | --empty] [--allow-overcommit] [--json] A.xml B.xml ...";
-constexpr std::string_view examples =
+constexpr std::string_view description =
     "Places the guests in the order given into one ledger, exactly as vnumad would when they\n"
     "start one after another, and prints per guest: cells -> host nodes, dedicated threads,\n"
     "memory per node, or why it does not fit (the nodes it needs, how many qualify and what\n"
@@ -40,7 +40,8 @@ constexpr std::string_view examples =
     "(from vnumad.conf, or --reserved-memory) minus what guests hold; huge pages are the\n"
     "node's pool minus what guests hold. Without --topology, the guests vnumad runs on this\n"
     "host (its state dir) are held first, as a restarted vnumad re-attaches them; a file for\n"
-    "a guest that runs shows where it runs. --empty plans for this host with nothing running.\n\n"
+    "a guest that runs shows where it runs. --empty plans for this host with nothing running.\n";
+constexpr std::string_view examples =
     "Examples:\n"
     "  vnumactl plan /etc/vnumad/domains.d/*.xml\n"
     "  vnumactl plan --topology big-16n.xml db.xml web1.xml web2.xml\n"
@@ -170,16 +171,14 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
   add_planning_options(options);
   options.add_options()
-      ("state-dir", po::value<std::string>(), "vnumad's state dir, whose running guests are held first "
+      ("state-dir", po::value<std::string>()->value_name("DIR"), "vnumad's state dir, whose running guests are held first "
                                               "(default: the config's; not read when a topology file is given)")
       ("empty", po::bool_switch(), "plan for this host as if no guest ran")
       ("allow-overcommit", po::bool_switch(), "allow more vCPUs or memory than a node has free")
-      ("json", po::bool_switch(), "print JSON")
-      ("domains", po::value<std::vector<std::string>>()->required()->multitoken(), "domain XML files, in start order");
-  po::positional_options_description positional;
-  positional.add("domains", -1);
+      ("json", po::bool_switch(), "print JSON");
   int exit = exit_ok;
-  auto parsed = parse_args(args, options, positional, usage, examples, io, exit);
+  auto parsed =
+      parse_args(args, options, {{"domains", "DOMAIN.xml files", true, true}}, {std::string(usage), std::string(description), std::string(examples)}, io, exit);
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
 

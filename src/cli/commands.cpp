@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 
 #include <ostream>
+#include <set>
 
 namespace vnumad::cli {
 
@@ -38,7 +39,9 @@ void print_help(std::ostream& out) {
          "  vnumactl argv web.xml                       the QEMU command line vnumad would run\n"
          "  vnumactl list                               guests and their states (daemon)\n"
          "  vnumactl setvcpus web 6                     NUMA-balanced vCPU unplug (daemon)\n\n"
-         "Daemon commands take --socket PATH (default /run/vnumad/vnumad.sock) and --json.\n"
+         "Daemon commands take -c/--connect PATH (the control socket; default $VNUMAD_SOCKET, else\n"
+         "vnumad.conf's socket, /run/vnumad/vnumad.sock), -r (the read-only socket) and --json,\n"
+         "before or after the command.\n"
          "Exit status: 0 ok, 1 runtime failure, 2 invalid input.\n";
 }
 
@@ -57,11 +60,12 @@ int run_vnumactl(const std::vector<std::string>& argv, const cli_io& io) {
   // they are handed to the command as if given after it.
   std::vector<std::string> leading;
   std::size_t at = 1;
-  while (at < argv.size() && argv[at].rfind("--", 0) == 0 && argv[at] != "--help" && argv[at] != "--version") {
+  // Those that take a value (the next word, or after '=').
+  const std::set<std::string_view> with_value = {"--socket", "--connect", "-c", "--topology", "--config"};
+  while (at < argv.size() && argv[at].size() > 1 && argv[at][0] == '-' && argv[at] != "--help" &&
+         argv[at] != "-h" && argv[at] != "--version") {
     leading.push_back(argv[at]);
-    if (argv[at].find('=') == std::string::npos && (argv[at] == "--socket" || argv[at] == "--topology") &&
-        at + 1 < argv.size())
-      leading.push_back(argv[++at]);
+    if (with_value.contains(argv[at]) && at + 1 < argv.size()) leading.push_back(argv[++at]);
     ++at;
   }
   if (at >= argv.size()) {

@@ -32,7 +32,7 @@ result<void> control_client::connect(const std::string& socket_path) {
     fd_ = -1;
     errc code = (e == EACCES || e == EPERM) ? errc::permission_denied : errc::io_error;
     return make_error(code, "cannot connect to " + socket_path + ": " + std::strerror(e) +
-                                (code == errc::io_error ? " (is vnumad running? see --socket)" : ""));
+                                (code == errc::io_error ? " (is vnumad running? see -c, -r)" : ""));
   }
   return {};
 }

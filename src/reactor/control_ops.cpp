@@ -1,119 +1,222 @@
-// The control-socket verbs (docs/control-protocol.md). Each is a small
-// function of the daemon; live vCPU and memory operations are in live_ops.cpp.
+// The control-socket verbs (docs/control-protocol.md), one handler each; the
+// table that names them, their access and their arguments is verbs.cpp. Live
+// vCPU and memory operations are in live_ops.cpp.
+#include "reactor/control_ops.hpp"
+
 #include "config/domain_redact.hpp"
 #include "config/domain_xml.hpp"
-#include "reactor/control_args.hpp"
-#include "reactor/daemon.hpp"
+#include "config/units.hpp"
+#include "reactor/events.hpp"
 #include "reactor/live_ops.hpp"
-#include "reactor/logging.hpp"
 #include "reactor/numastat.hpp"
 #include "vnuma/capabilities_report.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
 namespace vnumad::reactor {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
-using asio::awaitable;
+using boost::asio::awaitable;
+using namespace std::chrono_literals;
 
-namespace {
-
-error no_such_guest(std::string_view name) {
-  return make_error(errc::not_found, "no guest named '" + std::string(name) + "' (see vnumactl list)");
+awaitable<result<json::value>> daemon::handle(const control_request& request, const control_peer& peer) {
+  const verb* v = find_verb(request.op);
+  if (!v) co_return make_error(errc::invalid_value, "unknown op \"" + request.op + "\" (valid: " + verb_names() + ")");
+  if (v->access == access_level::read_write && peer.access == access_level::read_only)
+    co_return make_error(errc::permission_denied, "\"" + request.op + "\" needs the read-write socket");
+  if (auto checked = check_verb_args(request); !checked) co_return checked.error();
+  // Named, not a temporary in the co_await: g++ 12 destroys such a
+  // temporary twice (its std::function: a double free).
+  const verb_call call{request, peer.access, peer.subscribe};
+  control_ops ops(*this);
+  auto reply = co_await (ops.*(v->handler))(call);
+  co_return reply;
 }
 
-}  // namespace
+result<std::shared_ptr<guest>> control_ops::named(const verb_call& call) const {
+  const std::string name = call.text("name");
+  auto it = d_.guests_.find(name);
+  if (it == d_.guests_.end())
+    return make_error(errc::not_found, "no guest named '" + name + "' (see vnumactl list)");
+  return it->second;
+}
 
-awaitable<result<json::value>> daemon::handle(const control_request& request, access_level access) {
-  const std::string& op = request.op;
-  if (auto checked = check_verb_args(request); !checked) co_return checked.error();
-  if (op == "list") {
-    json::array guests;
-    for (const auto& [name, g] : guests_) {
-      json::object o{{"name", name}, {"state", std::string(to_string(g->state()))}};
-      if (auto pid = g->pid()) o["pid"] = *pid;
-      guests.push_back(std::move(o));
-    }
-    co_return json::value(std::move(guests));
-  }
-  if (op == "capabilities") co_return vnuma::capabilities_json(host_, context_->reserved_cpus);
-  if (op == "host-shutdown") co_return co_await host_shutdown();
-  if (op == "reload") {
-    co_await rescan();
-    co_return json::value(json::object{{"guests", guests_.size()}});
-  }
+result<json::value> control_ops::info_after(const guest& g, const result<void>& done) {
+  if (!done) return done.error();
+  return json::value(g.info());
+}
 
-  // Every other verb names a guest.
-  auto name = arg_string(request.args, "name");
-  if (!name) co_return name.error();
-  auto it = guests_.find(*name);
-  if (it == guests_.end()) co_return no_such_guest(*name);
-  std::shared_ptr<guest> g = it->second;  // keeps it alive across co_awaits
+std::chrono::seconds control_ops::shutdown_timeout(const verb_call& call) const {
+  if (auto t = call.number("timeout")) return std::chrono::seconds(*t);
+  return d_.options_.cfg.shutdown_timeout;
+}
 
-  if (op == "dominfo") {
-    json::object info = g->info();
-    if (auto placement = co_await memory_placement(*g)) info["memory_placement"] = std::move(*placement);
-    co_return json::value(std::move(info));
+awaitable<result<json::value>> control_ops::list(const verb_call&) {
+  json::array guests;
+  for (const auto& [name, g] : d_.guests_) {
+    json::object o{{"name", name}, {"state", std::string(to_string(g->state()))}};
+    if (auto pid = g->pid()) o["pid"] = *pid;
+    guests.push_back(std::move(o));
   }
-  if (op == "numastat") co_return co_await numastat(*g);
-  if (op == "domxml") {
-    const config::domain& d = g->is_active() ? g->running_domain() : g->definition();
-    // Any local user may ask the read-only socket: no passwords, no free text.
-    if (access == access_level::read_only) co_return json::value(config::write_domain_xml(config::redacted(d)));
-    co_return json::value(config::write_domain_xml(d));
+  co_return json::value(std::move(guests));
+}
+
+awaitable<result<json::value>> control_ops::capabilities(const verb_call&) {
+  co_return vnuma::capabilities_json(d_.host_, d_.context_->reserved_cpus);
+}
+
+awaitable<result<json::value>> control_ops::events(const verb_call& call) {
+  std::optional<std::string> only;
+  if (call.request.args.contains("name")) only = call.text("name");
+  call.subscribe(only);
+  json::object reply{{"subscribed", true}};
+  if (only) {
+    reply["guest"] = *only;
+    // A guest may be defined later (a file dropped into the config dir):
+    // its events will come; the reply says it is not known yet.
+    reply["defined"] = d_.guests_.contains(*only);
   }
-  if (op == "start") {
-    if (host_shutting_down_)
-      co_return make_error(errc::busy, "guest '" + *name + "' is not started: the host is shutting down (host-shutdown)");
-    starts_->cancel(*name);  // queued from the config dir: started now instead
-    auto started = co_await g->start();
-    if (!started) co_return started.error();
-    co_return json::value(g->info());
-  }
-  if (op == "shutdown" || op == "restart") {
-    std::chrono::seconds timeout = options_.cfg.shutdown_timeout;
-    if (request.args.contains("timeout")) {
-      auto t = arg_uint(request.args, "timeout", arg_max(arg_kind::seconds), "seconds");
-      if (!t) co_return t.error();
-      timeout = std::chrono::seconds(*t);
-    }
-    // Not `c ? co_await a : co_await b`: g++ 12 destroys the result of such
-    // a conditional twice (a double free on the error path).
-    result<void> done;
-    if (op == "shutdown")
-      done = co_await g->shutdown(timeout);
-    else
-      done = co_await g->restart(timeout);
-    if (!done) co_return done.error();
-    co_return json::value(g->info());
-  }
-  if (op == "destroy") {
-    auto done = co_await g->destroy();
-    if (!done) co_return done.error();
-    co_return json::value(g->info());
-  }
-  if (op == "suspend" || op == "resume") {
-    result<void> done;  // no conditional co_await: see shutdown above
-    if (op == "suspend")
-      done = co_await g->suspend();
-    else
-      done = co_await g->resume();
-    if (!done) co_return done.error();
-    co_return json::value(g->info());
-  }
-  if (op == "reboot") {
-    auto done = co_await g->reboot();
-    if (!done) co_return done.error();
-    co_return json::value(g->info());
-  }
-  if (auto live = co_await handle_live_op(*g, request); live.handled) co_return std::move(live.reply);
-  co_return make_error(errc::invalid_value,
-                       "unknown op \"" + op +
-                           "\" (valid: list, dominfo, domxml, vcpuinfo, numastat, vcpupin, setvcpus, attach-memory, "
-                           "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, host-shutdown, "
-                           "capabilities, events)");
+  co_return json::value(std::move(reply));
+}
+
+awaitable<result<json::value>> control_ops::host_shutdown(const verb_call&) { co_return co_await d_.host_shutdown(); }
+
+awaitable<result<json::value>> control_ops::reload(const verb_call&) {
+  co_await d_.rescan();
+  co_return json::value(json::object{{"guests", d_.guests_.size()}});
+}
+
+awaitable<result<json::value>> control_ops::dominfo(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  json::object info = (*g)->info();
+  if (auto placement = co_await memory_placement(**g)) info["memory_placement"] = std::move(*placement);
+  co_return json::value(std::move(info));
+}
+
+awaitable<result<json::value>> control_ops::numastat(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  co_return co_await reactor::numastat(**g);
+}
+
+awaitable<result<json::value>> control_ops::domxml(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  const config::domain& d = (*g)->is_active() ? (*g)->running_domain() : (*g)->definition();
+  // Any local user may ask the read-only socket: no passwords, no free text.
+  if (call.access == access_level::read_only) co_return json::value(config::write_domain_xml(config::redacted(d)));
+  co_return json::value(config::write_domain_xml(d));
+}
+
+awaitable<result<json::value>> control_ops::vcpuinfo(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  co_return vcpu_info(**g);
+}
+
+awaitable<result<json::value>> control_ops::start(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  const std::string& name = (*g)->name();
+  if (d_.host_shutting_down_)
+    co_return make_error(errc::busy, "guest '" + name + "' is not started: the host is shutting down (host-shutdown)");
+  d_.starts_->cancel(name);  // queued from the config dir: started now instead
+  auto done = co_await (*g)->start();
+  if (done) d_.publish(guest_event("started", name, "start request"));
+  co_return info_after(**g, done);
+}
+
+// No `c ? co_await a : co_await b` in these handlers: g++ 12 destroys the
+// result of such a conditional twice (a double free on the error path).
+awaitable<result<json::value>> control_ops::shutdown(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->shutdown(shutdown_timeout(call));
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::restart(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->restart(shutdown_timeout(call));
+  if (done) d_.publish(guest_event("restarted", (*g)->name(), "restart request"));
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::destroy(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->destroy();
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::suspend(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->suspend();
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::resume(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->resume();
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::reboot(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto done = co_await (*g)->reboot();
+  co_return info_after(**g, done);
+}
+
+awaitable<result<json::value>> control_ops::vcpupin(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto cpus = config::parse_id_set(call.text("cpuset"), "vcpupin cpuset");
+  if (!cpus) co_return cpus.error();
+  auto job = co_await (*g)->begin_job("vcpupin");
+  if (!job) co_return job.error();
+  co_return co_await (*g)->pin_vcpu(*job, static_cast<unsigned>(*call.number("vcpu")), *cpus);
+}
+
+// timeout_ms of an unplug, else vnumad.conf's (qmp_command_timeout).
+static std::chrono::milliseconds unplug_timeout(const verb_call& call, const guest& g) {
+  if (auto ms = call.number("timeout_ms")) return std::chrono::milliseconds(*ms);
+  return g.timeouts().unplug;
+}
+
+awaitable<result<json::value>> control_ops::setvcpus(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  guest& target = **g;
+  auto job = co_await target.begin_job("setvcpus");
+  if (!job) co_return job.error();
+  auto done = co_await target.set_vcpus(*job, static_cast<unsigned>(*call.number("count")), unplug_timeout(call, target));
+  publish_hotplug(target.context().publish, "setvcpus", target.name(), done, "setvcpus request");
+  co_return done;
+}
+
+awaitable<result<json::value>> control_ops::attach_memory(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto bytes = config::parse_size_with_unit(call.text("size"), "--size");
+  if (!bytes) co_return bytes.error();
+  auto job = co_await (*g)->begin_job("attach-memory");
+  if (!job) co_return job.error();
+  auto done = co_await (*g)->attach_memory(*job, static_cast<unsigned>(*call.number("cell")), *bytes);
+  publish_hotplug((*g)->context().publish, "attach-memory", (*g)->name(), done, "attach-memory request");
+  co_return done;
+}
+
+awaitable<result<json::value>> control_ops::detach_memory(const verb_call& call) {
+  auto g = named(call);
+  if (!g) co_return g.error();
+  auto job = co_await (*g)->begin_job("detach-memory");
+  if (!job) co_return job.error();
+  auto done = co_await (*g)->detach_memory(*job, call.text("dimm"), unplug_timeout(call, **g));
+  publish_hotplug((*g)->context().publish, "detach-memory", (*g)->name(), done, "detach-memory request");
+  co_return done;
 }
 
 }  // namespace vnumad::reactor

@@ -2,7 +2,7 @@
 //   request  {"id": <any>, "op": "<verb>", "args": {...}}
 //   reply    {"id": <same>, "ok": true, "result": <any>}
 //            {"id": <same>, "ok": false, "error": {"code": "<errc>", "message": "..."}}
-//   event    {"event": "<kind>", "guest": "<name>", ...}   (only after op "events")
+//   event    {"event": "<kind>", "time": "...", "guest": "<name>", ...}   (after op "events"; reactor/events.hpp)
 // Pure encoding and decoding; the socket side is control_server.
 #pragma once
 
@@ -19,6 +19,10 @@ namespace vnumad::reactor {
 // Requests longer than this are refused (and the connection closed), so a
 // client cannot make the daemon buffer without bound.
 inline constexpr std::size_t max_request_bytes = 64 * 1024;
+
+// What a client may do: the read-only socket's clients only the read-only
+// verbs (verbs.hpp), the read-write socket's every verb.
+enum class access_level { read_only, read_write };
 
 struct control_request {
   boost::json::value id;      // echoed back; null when the request had none

@@ -173,8 +173,12 @@ void control_server::stop() {
 
 void control_server::publish(const json::object& event) {
   std::string line = json::serialize(event) + "\n";
-  for (const auto& s : sessions_)
-    if (s->subscribed) s->send_event(line);
+  const json::value* guest = event.if_contains("guest");
+  for (const auto& s : sessions_) {
+    if (!s->subscribed) continue;
+    if (s->guest_filter && !(guest && guest->is_string() && guest->get_string() == *s->guest_filter)) continue;
+    s->send_event(line);
+  }
 }
 
 std::size_t control_server::client_count() const { return sessions_.size(); }
@@ -333,16 +337,15 @@ awaitable<void> control_server::serve(std::shared_ptr<session> s) {
       s->send(encode_error(id, make_error(errc::permission_denied, "\"" + request->op + "\" needs the read-write socket")));
       continue;
     }
-    if (request->op == "events") {
-      s->subscribed = true;
-      s->send(encode_ok(id, json::object{{"subscribed", true}}));
-      continue;
-    }
     // A verb that throws is a bug; the client still gets an answer and the
     // connection stays up.
     result<json::value> reply = json::value();
     try {
-      reply = co_await handler_(*request, s->access);
+      control_peer peer{s->access, [s](std::optional<std::string> guest) {
+                          s->subscribed = true;
+                          s->guest_filter = std::move(guest);
+                        }};
+      reply = co_await handler_(*request, peer);
     } catch (const std::exception& e) {
       reply = make_error(errc::protocol_error, "internal error in \"" + request->op + "\": " + e.what());
     }

@@ -32,8 +32,6 @@
 
 namespace vnumad::reactor {
 
-enum class access_level { read_only, read_write };
-
 struct peer_credentials {
   pid_t pid = 0;
   uid_t uid = 0;
@@ -60,18 +58,26 @@ struct control_limits {
 // daemon half its fds for guests, QMP, cgroups and /proc.
 std::size_t effective_max_clients(std::size_t configured, std::uint64_t fd_limit);
 
+// Who sent a request, for its handler: the access of the socket it came
+// from, and the means to subscribe its connection to events (every event,
+// or one guest's).
+struct control_peer {
+  access_level access = access_level::read_only;
+  std::function<void(std::optional<std::string> guest)> subscribe;
+};
+
 struct control_socket_options {
   std::filesystem::path path;                       // read-write socket, mode 0600 (0660 with a group)
   std::optional<gid_t> rw_group;                    // members may use the read-write socket
   std::optional<std::filesystem::path> readonly_path;  // anyone may connect; read-only verbs only (0666)
-  std::set<std::string, std::less<>> readonly_ops;  // verbs allowed on read-only access
+  std::set<std::string, std::less<>> readonly_ops;  // verbs allowed on read-only access (the verb table's)
   control_limits limits;
 };
 
 class control_server {
  public:
   using request_handler =
-      std::function<boost::asio::awaitable<result<boost::json::value>>(const control_request&, access_level)>;
+      std::function<boost::asio::awaitable<result<boost::json::value>>(const control_request&, const control_peer&)>;
 
   control_server(boost::asio::io_context& io, control_socket_options options, request_handler handler);
   ~control_server();
@@ -86,7 +92,8 @@ class control_server {
   std::vector<std::filesystem::path> rebind_missing();
   // Closes the listening sockets and every client.
   void stop();
-  // Sends an event to every client that asked for "events".
+  // Sends an event to every subscribed client whose filter it passes (a
+  // client subscribed to one guest gets only events naming that guest).
   void publish(const boost::json::object& event);
   std::size_t client_count() const;
   // The client budget of each socket after effective_max_clients.

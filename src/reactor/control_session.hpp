@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace vnumad::reactor {
@@ -26,6 +27,7 @@ struct control_server::session : std::enable_shared_from_this<session> {
   access_level access = access_level::read_only;
   uid_t uid = 0;
   bool subscribed = false;
+  std::optional<std::string> guest_filter;  // subscribed to this guest's events only
   bool closing = false;
   bool draining = false;  // the reader is done: close once the outbox is empty
   std::function<void()> on_closed;

@@ -5,10 +5,12 @@
 #include "config/domain_validate.hpp"
 #include "config/domain_xml.hpp"
 #include "qemu/process.hpp"
+#include "reactor/events.hpp"
 #include "reactor/live_edit.hpp"
 #include "reactor/logging.hpp"
 #include "reactor/spawn_logged.hpp"
 #include "reactor/trusted_definition.hpp"
+#include "reactor/verbs.hpp"
 #include "vnuma/topology_loader.hpp"
 
 #include <boost/asio/post.hpp>
@@ -32,6 +34,8 @@ daemon::daemon(asio::io_context& io, daemon_options options)
 daemon::~daemon() { stop(); }
 
 void daemon::publish(json::object event) {
+  // Every event leaves through here: stamped once, in the order it happened.
+  event["time"] = rfc3339_micro(std::chrono::system_clock::now());
   const json::value* kind = event.if_contains("event");
   const bool state_change = kind && kind->is_string() && kind->get_string() == "state";
   counters_.observe(event);
@@ -76,10 +80,12 @@ void daemon::queue_start(const std::shared_ptr<guest>& g) {
     if (!g || find_guest(g->name()) != g.get() || g->is_active() || g->busy() || host_shutting_down_ || stopped_)
       co_return;
     auto started = co_await g->start();
-    if (started)
+    if (started) {
       start_failed_.erase(g->name());
-    else
+      publish(guest_event("started", g->name(), "defined in the config dir"));
+    } else {
       start_failed_.insert(g->name());
+    }
     update_status();
   });
 }
@@ -96,6 +102,7 @@ void daemon::resume_start(const std::shared_ptr<guest>& g, guest_record record) 
     auto resumed = co_await g->resume_start(std::move(*held), record);
     if (resumed) {
       start_failed_.erase(g->name());
+      publish(guest_event("started", g->name(), "start finished after a daemon restart"));
     } else if (find_guest(g->name()) == g.get()) {
       // Its QEMU is gone, or could not be driven and was killed: the guest
       // starts afresh, once, as a new one would (a failure then is final).
@@ -180,7 +187,8 @@ awaitable<result<void>> daemon::start() {
   control_socket_options socket_options;
   socket_options.path = cfg.socket;
   socket_options.readonly_path = cfg.readonly_socket;
-  socket_options.readonly_ops = {"list", "dominfo", "domxml", "vcpuinfo", "numastat", "capabilities", "events"};
+  for (const auto& v : verbs())
+    if (v.access == access_level::read_only) socket_options.readonly_ops.emplace(v.name);
   socket_options.limits.max_clients = cfg.control_max_clients;
   socket_options.limits.max_clients_per_uid = cfg.control_max_clients_per_uid;
   socket_options.limits.idle_timeout = cfg.control_idle_timeout;
@@ -191,7 +199,7 @@ awaitable<result<void>> daemon::start() {
     socket_options.rw_group = g->gr_gid;
   }
   control_ = std::make_unique<control_server>(
-      io_, socket_options, [this](const control_request& r, access_level a) { return handle_counted(r, a); });
+      io_, socket_options, [this](const control_request& r, const control_peer& p) { return handle_counted(r, p); });
   if (auto opened = control_->open(); !opened) co_return opened.error();
   control_->start();
   if (auto serving = start_metrics(); !serving) co_return serving.error();
@@ -314,6 +322,12 @@ awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
     auto edit = co_await apply_definition(*g, std::move(*parsed));
     for (const auto& line : edit.applied) log_guest(log_level::info, name, "applied live: " + line);
     for (const auto& line : edit.failed) log_guest(log_level::error, name, "could not apply live: " + line);
+    if (!edit.applied.empty() || !edit.failed.empty() || !edit.pending.empty()) {
+      auto strings = [](const std::vector<std::string>& lines) { return json::array(lines.begin(), lines.end()); };
+      publish(guest_event("config_applied", name, "config file changed: " + file.filename().string(),
+                          {{"applied", strings(edit.applied)}, {"failed", strings(edit.failed)},
+                           {"pending", strings(edit.pending)}}));
+    }
     if (!edit.pending.empty()) {
       std::string list;
       for (const auto& c : edit.pending) list += (list.empty() ? "<" : ", <") + c + ">";
@@ -343,7 +357,7 @@ awaitable<void> daemon::on_file_removed(fs::path file) {
   log_guest(log_level::info, name, "config file removed: shutting down");
   if (auto stopped = co_await g->shutdown(options_.cfg.shutdown_timeout, guest_job::no_limit); !stopped)
     log_failure(name, "", stopped.error());
-  publish(json::object{{"event", "undefined"}, {"guest", name}});
+  publish(guest_event("undefined", name, "config file removed: " + file.filename().string()));
 }
 
 awaitable<void> daemon::rescan() {

@@ -55,8 +55,9 @@ class daemon {
   void stop();
   bool stopped() const { return stopped_; }
 
-  // Control-socket verbs (control_ops.cpp).
-  boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, access_level access);
+  // Control-socket verbs: looked up in the verb table (verbs.hpp), checked,
+  // and run by their handler (control_ops.cpp).
+  boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, const control_peer& peer);
 
   // Config-dir events.
   boost::asio::awaitable<void> on_file_changed(std::filesystem::path file, bool start_if_inactive = true);
@@ -78,6 +79,7 @@ class daemon {
   const config::daemon_config& cfg() const { return options_.cfg; }
 
  private:
+  friend class control_ops;
   boost::asio::awaitable<void> reattach_all();
   // A state-dir folder without a readable record whose QEMU still runs:
   // killed when it never ran (half-started), else reported unsupervised.
@@ -104,7 +106,7 @@ class daemon {
   // metrics_collect.cpp: handle(), counted by verb and outcome; the metrics
   // server, when vnumad.conf names a metrics_socket or metrics_listen.
   boost::asio::awaitable<result<boost::json::value>> handle_counted(const control_request& request,
-                                                                    access_level access);
+                                                                    const control_peer& peer);
   result<void> start_metrics();
 
   boost::asio::io_context& io_;

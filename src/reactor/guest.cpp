@@ -7,6 +7,7 @@
 #include "qemu/host_facts.hpp"
 #include "qemu/vcpu_slots.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "reactor/events.hpp"
 #include "reactor/logging.hpp"
 #include "reactor/qemu_access.hpp"
 #include "vnuma/live_memory.hpp"
@@ -76,9 +77,7 @@ awaitable<result<job_lease>> guest::begin_job(std::string_view operation, std::c
 void guest::set_state(guest_state s, std::string_view reason) {
   if (s == state_ && reason.empty()) return;
   state_ = s;
-  json::object ev{{"event", "state"}, {"guest", name()}, {"state", std::string(to_string(s))}};
-  if (!reason.empty()) ev["reason"] = std::string(reason);
-  if (ctx_.publish) ctx_.publish(std::move(ev));
+  if (ctx_.publish) ctx_.publish(guest_event("state", name(), reason, {{"state", std::string(to_string(s))}}));
 }
 
 awaitable<result<void>> guest::start() {
@@ -108,14 +107,13 @@ awaitable<result<void>> guest::start_held() {
     stop_run();
     log_failure(name(), "start failed: ", started.error());
     set_state(guest_state::shut_off, started.error().message);
-    if (ctx_.publish)
-      ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", started.error().message}});
+    if (ctx_.publish) ctx_.publish(guest_event("start_failed", name(), started.error().message));
     // QEMU that died on its way up (killed, OOM, crashed) counts as a crash:
     // <on_crash>restart</on_crash> retries it with the usual backoff. A start
     // refused before QEMU ran (placement, argv, state dir) is only reported.
     if (qemu_died_during_start_ && restarts_on_crash()) {
       log_info("<on_crash>" + std::string(to_string(definition_.on_crash)) + "</on_crash>: retrying the start");
-      schedule_restart();
+      schedule_restart("QEMU died during the start");
     }
     co_return started.error();
   }

@@ -218,7 +218,9 @@ class guest : public std::enable_shared_from_this<guest> {
   result<void> enter_machine_scope(pid_t leader, const config::id_set& mems);
   result<cgroup::guest_cgroup> cgroup_of_running(pid_t pid);
   void set_state(guest_state s, std::string_view reason = {});
-  void schedule_restart();
+  // Starts QEMU again after the backoff; a start that works is published as
+  // "restarted" with `reason`.
+  void schedule_restart(std::string reason);
   bool restarts_on_crash() const;
   void log_info(const std::string& message) const;
   void log_error(const std::string& message) const;

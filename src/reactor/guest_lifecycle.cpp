@@ -6,6 +6,7 @@
 #include "config/domain_xml.hpp"
 #include "config/units.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "reactor/events.hpp"
 #include "reactor/logging.hpp"
 #include "reactor/qemu_responsive.hpp"
 #include "reactor/spawn_logged.hpp"
@@ -49,8 +50,7 @@ void guest::watch(std::uint64_t generation) {
 }
 
 void guest::on_qmp_event(const qmp::qmp_event& ev) {
-  if (ctx_.publish)
-    ctx_.publish(json::object{{"event", "qmp"}, {"guest", name()}, {"name", ev.name}, {"data", ev.data}});
+  if (ctx_.publish) ctx_.publish(qmp_guest_event(name(), ev));
   if (ev.name == "STOP") {
     if (state_ == guest_state::running) set_state(guest_state::paused);
   } else if (ev.name == "RESUME") {
@@ -126,18 +126,17 @@ void guest::on_exit(std::optional<int> status) {
   if (expected) {
     log_info("QEMU " + describe(status));
     set_state(guest_state::shut_off, restart ? "restarting" : "");
-    if (restart) schedule_restart();
+    if (restart) schedule_restart("restart after QEMU exited (<on_poweroff>/<on_reboot>)");
     return;
   }
   // QEMU died without being asked: a crash (kill -9, abort, OOM killer).
   log_error("QEMU " + describe(status) + " unexpectedly: <on_crash>" +
             std::string(to_string(definition_.on_crash)) + "</on_crash> applies");
   set_state(guest_state::crashed, describe(status));
-  if (ctx_.publish)
-    ctx_.publish(json::object{{"event", "crashed"}, {"guest", name()}, {"status", describe(status)}});
+  if (ctx_.publish) ctx_.publish(guest_event("crashed", name(), describe(status)));
   if (lived >= stable_run) quick_failures_ = 0;
   // destroy: resources released above; preserve: nothing left to keep.
-  if (restarts_on_crash()) schedule_restart();
+  if (restarts_on_crash()) schedule_restart("restart after a crash (<on_crash>): " + describe(status));
 }
 
 bool guest::restarts_on_crash() const {
@@ -151,7 +150,7 @@ bool guest::restarts_on_crash() const {
   }
 }
 
-void guest::schedule_restart() {
+void guest::schedule_restart(std::string reason) {
   // Exponential backoff for guests that die young, so a guest that crashes at
   // boot cannot make the daemon spin: 0 s, 1 s, 2 s, 4 s ... capped.
   std::chrono::seconds delay{0};
@@ -159,11 +158,12 @@ void guest::schedule_restart() {
   ++quick_failures_;
   if (delay > 0s) log_info("restarting in " + std::to_string(delay.count()) + " s");
   backoff_.expires_after(delay);
-  backoff_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+  backoff_.async_wait([weak = weak_from_this(), reason = std::move(reason)](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->process_) return;
-    spawn_logged(self->ctx_.io, "restart of guest '" + self->name() + "'",
-                 [self]() -> awaitable<void> { co_await self->start(); });
+    spawn_logged(self->ctx_.io, "restart of guest '" + self->name() + "'", [self, reason]() -> awaitable<void> {
+      if (co_await self->start() && self->ctx_.publish) self->ctx_.publish(guest_event("restarted", self->name(), reason));
+    });
   });
 }
 

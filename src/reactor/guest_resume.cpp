@@ -12,6 +12,7 @@
 
 #include "config/domain_xml.hpp"
 #include "qmp/qmp_commands.hpp"
+#include "reactor/events.hpp"
 #include "reactor/logging.hpp"
 
 #include <csignal>
@@ -142,7 +143,7 @@ awaitable<result<void>> guest::resume_start(job_lease job, guest_record record) 
     stop_run();
     log_error("start failed: " + failure.message);
     set_state(guest_state::shut_off, failure.message);
-    if (ctx_.publish) ctx_.publish(json::object{{"event", "error"}, {"guest", name()}, {"message", failure.message}});
+    if (ctx_.publish) ctx_.publish(guest_event("start_failed", name(), failure.message));
     co_return failure;
   }
   co_return up;

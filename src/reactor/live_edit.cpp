@@ -1,6 +1,7 @@
 #include "reactor/live_edit.hpp"
 
 #include "config/units.hpp"
+#include "reactor/events.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -61,6 +62,7 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
   // 1. vCPU count
   if (old.current_vcpus() != next.current_vcpus() && old.vcpu.max == next.vcpu.max) {
     auto done = co_await g.set_vcpus(*job, next.current_vcpus(), g.timeouts().unplug);
+    publish_hotplug(g.context().publish, "setvcpus", g.name(), done, "config edit");
     if (done) r.applied.push_back("<vcpu current='" + std::to_string(next.current_vcpus()) + "'>: online " +
                                   std::string(done->at("online").as_string()));
     else r.failed.push_back("<vcpu current>: " + done.error().message);
@@ -68,6 +70,7 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
   // 2. memory dimms: added ones are attached, removed ones detached
   for (const auto& m : minus(dimms(next), dimms(old))) {
     auto done = co_await g.attach_memory(*job, m.target_node.value_or(0), m.target_size_bytes);
+    publish_hotplug(g.context().publish, "attach-memory", g.name(), done, "config edit");
     if (done) r.applied.push_back("attached " + config::format_size(m.target_size_bytes) + " dimm on cell " +
                                   std::to_string(m.target_node.value_or(0)));
     else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
@@ -82,6 +85,7 @@ awaitable<live_edit_result> apply_definition(guest& g, config::domain next) {
       continue;
     }
     auto done = co_await g.detach_memory(*job, *id, g.timeouts().unplug);
+    publish_hotplug(g.context().publish, "detach-memory", g.name(), done, "config edit");
     if (done) r.applied.push_back("detached " + *id);
     else r.failed.push_back("<memory model='dimm'>: " + done.error().message);
   }

@@ -3,7 +3,6 @@
 #include "cgroup/affinity.hpp"
 #include "cgroup/proc.hpp"
 #include "config/units.hpp"
-#include "reactor/control_args.hpp"
 #include "reactor/live_plan.hpp"
 
 #include <boost/json.hpp>
@@ -50,67 +49,6 @@ result<json::value> vcpu_info(guest& g) {
     vcpus.push_back(std::move(o));
   }
   return json::value(json::object{{"name", g.name()}, {"host_cpus", host_cpus}, {"vcpus", std::move(vcpus)}});
-}
-
-awaitable<live_reply> handle_live_op(guest& g, const control_request& request) {
-  const auto& op = request.op;
-  const auto& args = request.args;
-  live_reply out;
-  out.handled = true;
-  auto timeout_arg = [&]() -> result<std::chrono::milliseconds> {
-    if (!args.contains("timeout_ms")) return g.timeouts().unplug;
-    auto t = arg_uint(args, "timeout_ms", arg_max(arg_kind::milliseconds), "ms");
-    if (!t) return t.error();
-    return std::chrono::milliseconds(*t);
-  };
-  if (op == "vcpuinfo") {
-    out.reply = vcpu_info(g);
-  } else if (op == "setvcpus") {
-    auto count = arg_uint(args, "count", arg_max(arg_kind::count));
-    auto timeout = timeout_arg();
-    if (!count) out.reply = count.error();
-    else if (!timeout) out.reply = timeout.error();
-    else {
-      auto job = co_await g.begin_job(op);
-      if (!job) out.reply = job.error();
-      else out.reply = co_await g.set_vcpus(*job, static_cast<unsigned>(*count), *timeout);
-    }
-  } else if (op == "attach-memory") {
-    auto cell = arg_uint(args, "cell", arg_max(arg_kind::count));
-    auto size = arg_string(args, "size");
-    result<std::uint64_t> bytes = size ? config::parse_size_with_unit(*size, "--size") : result<std::uint64_t>(size.error());
-    if (!cell) out.reply = cell.error();
-    else if (!bytes) out.reply = bytes.error();
-    else {
-      auto job = co_await g.begin_job(op);
-      if (!job) out.reply = job.error();
-      else out.reply = co_await g.attach_memory(*job, static_cast<unsigned>(*cell), *bytes);
-    }
-  } else if (op == "detach-memory") {
-    auto dimm = arg_string(args, "dimm");
-    auto timeout = timeout_arg();
-    if (!dimm) out.reply = dimm.error();
-    else if (!timeout) out.reply = timeout.error();
-    else {
-      auto job = co_await g.begin_job(op);
-      if (!job) out.reply = job.error();
-      else out.reply = co_await g.detach_memory(*job, *dimm, *timeout);
-    }
-  } else if (op == "vcpupin") {
-    auto vcpu = arg_uint(args, "vcpu", arg_max(arg_kind::count));
-    auto cpuset = arg_string(args, "cpuset");
-    result<config::id_set> cpus = cpuset ? config::parse_id_set(*cpuset, "vcpupin cpuset") : result<config::id_set>(cpuset.error());
-    if (!vcpu) out.reply = vcpu.error();
-    else if (!cpus) out.reply = cpus.error();
-    else {
-      auto job = co_await g.begin_job(op);
-      if (!job) out.reply = job.error();
-      else out.reply = co_await g.pin_vcpu(*job, static_cast<unsigned>(*vcpu), *cpus);
-    }
-  } else {
-    out.handled = false;
-  }
-  co_return out;
 }
 
 }  // namespace vnumad::reactor

@@ -1,7 +1,7 @@
-// The live verbs of a running guest on the control socket: vcpuinfo,
-// vcpupin, setvcpus, attach-memory, detach-memory. Their arguments are read
-// here; each change runs as the guest's member (guest_vcpus.cpp,
-// guest_memory.cpp) under the guest's job.
+// What the live verbs show of a running guest (vcpuinfo). Their arguments
+// are read by the verb table (verbs.cpp, control_ops.cpp); each change runs
+// as the guest's member (guest_vcpus.cpp, guest_memory.cpp) under the
+// guest's job.
 #pragma once
 
 #include "reactor/control_protocol.hpp"
@@ -11,14 +11,6 @@
 #include <boost/json/value.hpp>
 
 namespace vnumad::reactor {
-
-struct live_reply {
-  bool handled = false;
-  result<boost::json::value> reply = boost::json::value();
-};
-
-// Handles the live verbs; `handled` is false for any other op.
-boost::asio::awaitable<live_reply> handle_live_op(guest& g, const control_request& request);
 
 // vcpuinfo: each vCPU's cell, thread, affinity and the host CPU it last ran on.
 result<boost::json::value> vcpu_info(guest& g);

@@ -1,7 +1,7 @@
 // What a scrape shows (metrics/snapshot.hpp), read from the daemon now: the
 // ledger and sysfs per node, each guest's state and placement, numastat's
 // reading of its memory, and the daemon's counters.
-#include "reactor/control_args.hpp"
+#include "reactor/verbs.hpp"
 #include "reactor/daemon.hpp"
 #include "reactor/numastat.hpp"
 
@@ -16,10 +16,10 @@ namespace vnumad::reactor {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-awaitable<result<json::value>> daemon::handle_counted(const control_request& request, access_level access) {
-  auto reply = co_await handle(request, access);
+awaitable<result<json::value>> daemon::handle_counted(const control_request& request, const control_peer& peer) {
+  auto reply = co_await handle(request, peer);
   // Ops the verb table does not know are one series, whatever a client sends.
-  counters_.count_request(verb_args(request.op) ? std::string_view(request.op) : "unknown",
+  counters_.count_request(find_verb(request.op) ? std::string_view(request.op) : "unknown",
                           reply ? std::string_view("ok") : to_string(reply.error().code));
   co_return reply;
 }

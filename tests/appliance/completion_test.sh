@@ -69,10 +69,10 @@ expect "vnumactl " "${all_verbs[@]}"
 expect "vnumactl se" setvcpus
 expect "vnumactl nu" numastat
 expect "vnumactl de" destroy detach-memory
-expect "vnumactl --" --help --version
+expect "vnumactl --" --connect --help --readonly --socket --version
 expect "vnumactl setvcpus --t" --timeout-ms
 expect "vnumactl shutdown --t" --timeout
-expect "vnumactl attach-memory --" --cell --help --json --size --socket
+expect "vnumactl attach-memory --" --cell --connect --help --json --readonly --size --socket
 expect "vnumactl argv --" --allow-overcommit --config --help --qmp --reserved-cpus --reserved-memory --topology
 expect "vnumactl capabilities --reserved-cpus " auto none
 expect "vnumactl setvcpus --timeout-ms " 
@@ -84,7 +84,7 @@ expect "vnumactl resume " db
 expect "vnumactl su" suspend
 expect "vnumactl ho" host-shutdown
 expect "vnumactl host-shutdown " 
-expect "vnumactl host-shutdown --" --help --json --socket
+expect "vnumactl host-shutdown --" --connect --help --json --readonly --socket
 expect "vnumactl shutdown " db web
 expect "vnumactl shutdown w" web
 expect "vnumactl dominfo web " 
@@ -112,13 +112,28 @@ expect "vnumactl plan $tmp/files/web.xml $tmp/files/d" "$tmp/files/db.xml"
 expect "vnumactl plan --topology $tmp/files/h" "$tmp/files/host-seed.xml"
 expect "vnumactl argv --topology $tmp/files/host-seed.xml $tmp/files/w" "$tmp/files/web.xml"
 
+# Global options before the command word (issue 14): their values are not
+# taken for the command, and the socket they name is the one asked.
+expect "vnumactl --socket /tmp/s.sock li" list
+expect "vnumactl -c /tmp/s.sock -r se" setvcpus
+expect "vnumactl --connect=/tmp/s.sock de" destroy detach-memory
+: > "$FAKE_LOG"
+expect "vnumactl -c /tmp/before.sock dominfo " db spare web
+grep -qx -- "list --socket /tmp/before.sock" "$FAKE_LOG" \
+  || { echo "FAIL: -c before the command not passed to list (log: $(cat "$FAKE_LOG"))"; failures=$((failures + 1)); }
+: > "$FAKE_LOG"
+expect "vnumactl -r events " db spare web
+grep -qx -- "list -r" "$FAKE_LOG" || { echo "FAIL: -r not passed to list (log: $(cat "$FAKE_LOG"))"; failures=$((failures + 1)); }
+expect "vnumactl events --domain w" web
+expect "vnumactl events --d" --domain
+
 # Registered for the command name.
 registered=$(bash --norc --noprofile -c 'source "$1"; complete -p vnumactl' _ "$script")
 [[ $registered == *"-F _vnumactl"*vnumactl ]] || { echo "FAIL: not registered: $registered"; failures=$((failures + 1)); }
 
 # In step with the program: the commands of `vnumactl --help` and the options
-# of each `vnumactl CMD --help` (positional arguments appear there as options
-# too: --name, --vcpu, ...; they are not typed as options).
+# of each `vnumactl CMD --help`, which lists only options a user types (no
+# positional words such as --name, no --help: the completion adds that).
 if [[ -n $real_vnumactl ]]; then
   help_verbs=$("$real_vnumactl" --help | awk '/^Commands:/ {on = 1; next} on && /^$/ {exit} on {print $1}' | sort)
   comp_verbs=$(printf '%s\n' "${all_verbs[@]}" | sort)
@@ -127,8 +142,8 @@ if [[ -n $real_vnumactl ]]; then
     failures=$((failures + 1))
   fi
   for verb in "${all_verbs[@]}"; do
-    want=$("$real_vnumactl" "$verb" --help | grep -oE '^ +(-[a-z] \[ )?--[a-z-]+' | sed 's/.*--/--/' \
-           | grep -vxE -- '--(name|vcpu|cpuset|count|dimm|domain|domains)' | sort | tr '\n' ' ')
+    want=$({ "$real_vnumactl" "$verb" --help | grep -oE '^ +(-[a-z], )?--[a-z-]+' | sed 's/.*--/--/'; echo --help; } \
+           | sort | tr '\n' ' ')
     got=$(complete_line "vnumactl $verb --" | tr '\n' ' ')
     if [[ -z $want || $want != "$got" ]]; then
       echo "FAIL: vnumactl $verb --help has options [$want], the completion offers [$got]"

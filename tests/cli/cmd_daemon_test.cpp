@@ -8,6 +8,12 @@
 // made (checked on a real listening socket).
 #include "cli_support.hpp"
 
+#include "cli/daemon_socket.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -76,4 +82,54 @@ BOOST_AUTO_TEST_CASE(numbers_within_range_get_as_far_as_connecting) {
     BOOST_TEST(!contains(r.err, "is not valid"), r.err);
     BOOST_TEST(contains(r.err, "/nonexistent/vnumad.sock"), r.err);
   }
+}
+
+// Which socket a command talks to (issue 14): -c/--connect or --socket, else
+// -r the read-only socket, else $VNUMAD_SOCKET, else vnumad.conf's, else the
+// default; each chosen path is the one the connection error names.
+BOOST_AUTO_TEST_CASE(the_socket_is_chosen_as_virsh_chooses_its_connection) {
+  using vnumad::cli::choose_socket;
+  using vnumad::cli::socket_request;
+  vnumad::config::daemon_config cfg;
+  cfg.socket = "/conf/rw.sock";
+  cfg.readonly_socket = "/conf/ro.sock";
+  BOOST_TEST(choose_socket(socket_request{"/given.sock", true, "/env.sock"}, cfg) == "/given.sock");
+  BOOST_TEST(choose_socket(socket_request{std::nullopt, true, "/env.sock"}, cfg) == "/conf/ro.sock");
+  BOOST_TEST(choose_socket(socket_request{std::nullopt, true, std::nullopt}, std::nullopt) == "/run/vnumad/vnumad-ro.sock");
+  BOOST_TEST(choose_socket(socket_request{std::nullopt, false, "/env.sock"}, cfg) == "/env.sock");
+  BOOST_TEST(choose_socket(socket_request{std::nullopt, false, ""}, cfg) == "/conf/rw.sock");
+  BOOST_TEST(choose_socket(socket_request{std::nullopt, false, std::nullopt}, std::nullopt) == "/run/vnumad/vnumad.sock");
+}
+
+BOOST_AUTO_TEST_CASE(connect_readonly_and_the_environment_reach_the_connection) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"list", "-c", "/nonexistent/c.sock"}, "/nonexistent/c.sock"},
+      {{"list", "--connect=/nonexistent/c2.sock"}, "/nonexistent/c2.sock"},
+      {{"-c", "/nonexistent/lead.sock", "list"}, "/nonexistent/lead.sock"},
+      {{"-r", "list"}, "/run/vnumad/vnumad-ro.sock"},
+      {{"dominfo", "web", "--readonly"}, "/run/vnumad/vnumad-ro.sock"},
+      {{"list"}, "/nonexistent/env.sock"},
+  };
+  ::setenv("VNUMAD_SOCKET", "/nonexistent/env.sock", 1);
+  for (const auto& [args, path] : cases) {
+    auto r = run(args);
+    BOOST_TEST(r.code == 1, args[0] << ": " << r.err);
+    BOOST_TEST(contains(r.err, "cannot connect to " + path), args[0] << ": " << r.err);
+  }
+  auto both = run({"list", "--socket", "/a.sock", "--connect", "/b.sock"});
+  BOOST_TEST(both.code == 2);
+  BOOST_TEST(contains(both.err, "--connect and --socket name different sockets"), both.err);
+  ::unsetenv("VNUMAD_SOCKET");
+}
+
+BOOST_AUTO_TEST_CASE(json_errors_carry_the_protocol_error_code) {
+  auto r = run({"list", "--json", "-c", "/nonexistent/vnumad.sock"});
+  BOOST_TEST(r.code == 1);
+  auto v = boost::json::parse(r.out);
+  BOOST_TEST(v.at("error").at("code").as_string() == "io_error");
+  BOOST_TEST(contains(std::string(v.at("error").at("message").as_string()), "/nonexistent/vnumad.sock"));
+  BOOST_TEST(r.err.empty(), r.err);
+  auto bad = run({"setvcpus", "web", "two", "--json", "-c", "/nonexistent/vnumad.sock"});
+  BOOST_TEST(bad.code == 2);
+  BOOST_TEST(boost::json::parse(bad.out).at("error").at("code").as_string() == "invalid_value");
 }

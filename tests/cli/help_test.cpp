@@ -102,3 +102,47 @@ BOOST_AUTO_TEST_CASE(global_options_may_come_before_the_command) {
   auto bogus = run({"--bogus"});
   BOOST_TEST(bogus.code == 2);
 }
+
+// Issue 14, the CLI's surface: a command's --help says what it does before
+// its options, and lists only options a user types: no "-h [ --help ]", no
+// positional word dressed as an option ("--domain arg", "--name arg"), no
+// value left as "arg".
+BOOST_DATA_TEST_CASE(help_lists_only_real_options_after_the_description, bdata::make(command_names()), name) {
+  auto r = run({name, "--help"});
+  BOOST_TEST_REQUIRE(r.code == 0, name);
+  const auto options_at = r.out.find("\nOptions:\n");
+  const auto description_at = r.out.find("\n\n");  // after the usage line
+  BOOST_TEST((description_at != std::string::npos && r.out.size() > description_at + 2 &&
+              r.out[description_at + 2] != '\n' && r.out.compare(description_at + 2, 8, "Options:") != 0),
+             name << ": no description after the usage line:\n" << r.out);
+  if (options_at != std::string::npos) BOOST_TEST(description_at < options_at, name);
+  for (const auto& line : lines_of(r.out)) {
+    if (line.rfind("  -", 0) != 0) continue;
+    BOOST_TEST(line.find("[ --") == std::string::npos, name << ": " << line);
+    BOOST_TEST(line.find("--help") == std::string::npos, name << ": " << line);
+    BOOST_TEST((line.find(" arg ") == std::string::npos && !line.ends_with(" arg")), name << ": " << line);
+    for (const std::string internal : {"--name ", "--vcpu ", "--cpuset ", "--count ", "--dimm ", "--domains "})
+      BOOST_TEST(line.find(internal) == std::string::npos, name << ": " << line);
+    if (name != "events") BOOST_TEST(line.find("--domain ") == std::string::npos, name << ": " << line);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_positional_word_is_named_as_usage_names_it) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"expand"}, "vnumactl: missing DOMAIN.xml\n"},
+      {{"argv", "--qmp", "/tmp/q.sock"}, "vnumactl: missing DOMAIN.xml\n"},
+      {{"plan"}, "vnumactl: missing DOMAIN.xml files\n"},
+      {{"dominfo"}, "vnumactl: missing NAME\n"},
+      {{"vcpupin", "web", "3"}, "vnumactl: missing CPUSET\n"},
+      {{"setvcpus", "web"}, "vnumactl: missing COUNT\n"},
+      {{"attach-memory", "web", "--size", "1G"}, "vnumactl: missing --cell K\n"},
+      {{"events", "web", "--domain", "db"}, "vnumactl: give NAME or --domain NAME, not both\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    auto r = run(args);
+    BOOST_TEST(r.code == 2, args[0]);
+    BOOST_TEST(r.err.rfind(message, 0) == 0, args[0] << ": " << r.err);
+    BOOST_TEST(!contains(r.err, "is required"), r.err);
+    BOOST_TEST(contains(r.err, "Usage: vnumactl " + args[0]), r.err);
+  }
+}

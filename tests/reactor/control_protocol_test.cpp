@@ -5,7 +5,7 @@
 // type and arguments a verb does not take are errors naming the key and value,
 // never silently resolved (issue 12: {"op":"list","op":"destroy"} destroyed,
 // vcpu 4294967297 pinned vCPU 1).
-#include "reactor/control_args.hpp"
+#include "reactor/verbs.hpp"
 #include "reactor/control_protocol.hpp"
 #include "reactor/json_keys.hpp"
 

@@ -37,7 +37,7 @@ struct fixture {
     options.path = dir / "rw.sock";
     options.readonly_path = dir / "ro.sock";
     options.readonly_ops = {"list"};
-    server = std::make_unique<control_server>(io, options, [](const control_request&, access_level) -> asio::awaitable<result<json::value>> {
+    server = std::make_unique<control_server>(io, options, [](const control_request&, const control_peer&) -> asio::awaitable<result<json::value>> {
       co_return json::value(json::array{"a"});
     });
     BOOST_REQUIRE(server->open());

@@ -51,9 +51,16 @@ struct server_fixture {
     options.readonly_ops = {"list", "dominfo", "big", "events"};
     options.limits = limits;
     server = std::make_unique<control_server>(
-        io, options, [this](const control_request& r, access_level) -> asio::awaitable<result<json::value>> {
+        io, options, [this](const control_request& r, const control_peer& peer) -> asio::awaitable<result<json::value>> {
           ++handled;
           if (r.op == "echo") co_return json::value(r.args);
+          // The daemon's events verb subscribes this way (control_ops.cpp).
+          if (r.op == "events") {
+            std::optional<std::string> only;
+            if (const auto* g = r.args.if_contains("name")) only = std::string(g->as_string());
+            peer.subscribe(only);
+            co_return json::value(json::object{{"subscribed", true}});
+          }
           if (r.op == "list") co_return json::value(json::array{"a", "b"});
           if (r.op == "big") co_return json::value(std::string(1200, 'x'));  // a capabilities-sized reply
           if (r.op == "slow") {
@@ -417,6 +424,29 @@ BOOST_AUTO_TEST_CASE(a_full_readonly_socket_queues_newcomers_and_never_starves_t
   BOOST_TEST(reply.find("\"ok\":true") != std::string::npos, reply);
   for (int fd : held) ::close(fd);
   ::close(waiting);
+}
+
+BOOST_AUTO_TEST_CASE(a_subscriber_to_one_guest_gets_only_its_events) {
+  server_fixture f;
+  control_client one, all;
+  BOOST_REQUIRE(one.connect(f.rw()));
+  BOOST_REQUIRE(one.call("events", {{"name", "g2"}}));
+  BOOST_REQUIRE(all.connect(f.rw()));
+  BOOST_REQUIRE(all.call("events", {}));
+  asio::post(f.io, [&] {
+    f.server->publish(json::object{{"event", "state"}, {"guest", "g1"}});
+    f.server->publish(json::object{{"event", "config_error"}, {"file", "x.xml"}});
+    f.server->publish(json::object{{"event", "state"}, {"guest", "g2"}});
+  });
+  auto first = one.next_event(std::chrono::seconds(5));
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->at("guest").as_string() == "g2");
+  BOOST_TEST(!one.next_event(std::chrono::milliseconds(300)).has_value());
+  for (const char* kind : {"state", "config_error", "state"}) {
+    auto ev = all.next_event(std::chrono::seconds(5));
+    BOOST_REQUIRE(ev);
+    BOOST_TEST(ev->at("event").as_string() == kind);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_client_is_closed_after_the_idle_timeout_but_not_a_subscriber) {
