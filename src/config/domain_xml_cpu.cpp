@@ -48,6 +48,14 @@ result<void> read_vcpus(const ptree& dom, domain& d) {
   return {};
 }
 
+result<void> read_iothreads(const ptree& dom, domain& d) {
+  VNUMAD_TRY(node, xml::single_child(dom, "iothreads", "<domain>"));
+  if (!node) return {};
+  VNUMAD_TRY(n, xml::parse_uint(xml::text(*node), "<iothreads>" + xml::text(*node) + "</iothreads>"));
+  d.iothreads = n;
+  return {};
+}
+
 result<void> read_cputune(const ptree& dom, domain& d) {
   VNUMAD_TRY(node, xml::single_child(dom, "cputune", "<domain>"));
   if (!node) return {};
@@ -68,6 +76,15 @@ result<void> read_cputune(const ptree& dom, domain& d) {
       if (!set) return make_error(errc::missing_element, "<emulatorpin> has no cpuset attribute, e.g. cpuset='0-3'");
       VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("emulatorpin", "cpuset")));
       t.emulatorpin = cpus;
+    } else if (key == "iothreadpin") {
+      auto id = xml::attr(v, "iothread");
+      auto set = xml::attr(v, "cpuset");
+      if (!id || !set)
+        return make_error(errc::missing_element, "<iothreadpin> needs both iothread and cpuset attributes, e.g. "
+                                                 "<iothreadpin iothread='1' cpuset='0-3'/>");
+      VNUMAD_TRY(n, xml::parse_uint(*id, xml::show_attr("iothreadpin", "iothread", *id)));
+      VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("iothreadpin iothread='" + *id + "'", "cpuset")));
+      t.iothreadpins.push_back({n, cpus});
     }
   }
   d.cputune = t;
@@ -126,14 +143,20 @@ result<void> read_cpu(const ptree& dom, domain& d) {
     VNUMAD_TRY(m, xml::one_of(*mode, "host-passthrough|host-model|maximum|custom", xml::show_attr("cpu", "mode", *mode)));
     cpu.mode = m;
   }
-  if (auto match = xml::attr(*node, "match")) {
+  // match and check ask libvirt to compare the model with the host; vnumad
+  // compares nothing, so only the values that mean exactly that count as
+  // acted on (as does migratable='on', QEMU's default for -cpu host).
+  if (auto match = xml::peek_attr(*node, "match")) {
     VNUMAD_TRY(m, xml::one_of(*match, "minimum|exact|strict", xml::show_attr("cpu", "match", *match)));
     cpu.match = m;
+    if (m == "exact") xml::mark_attr(*node, "match");
   }
-  if (auto check = xml::attr(*node, "check")) {
+  if (auto check = xml::peek_attr(*node, "check")) {
     VNUMAD_TRY(c, xml::one_of(*check, "none|partial|full", xml::show_attr("cpu", "check", *check)));
     cpu.check = c;
+    if (c == "none") xml::mark_attr(*node, "check");
   }
+  if (xml::peek_attr(*node, "migratable") == std::string("on")) xml::mark_attr(*node, "migratable");
   VNUMAD_TRY(model, xml::single_child(*node, "model", "<cpu>"));
   if (model) cpu.model = xml::text(*model);
   VNUMAD_TRY(vendor, xml::single_child(*node, "vendor", "<cpu>"));
@@ -232,6 +255,7 @@ void write_cpu(ptree& dom, const cpu_def& cpu) {
 result<void> read_cpus(const ptree& dom, domain& d) {
   VNUMAD_CHECK(read_vcpu(dom, d));
   VNUMAD_CHECK(read_vcpus(dom, d));
+  VNUMAD_CHECK(read_iothreads(dom, d));
   VNUMAD_CHECK(read_cputune(dom, d));
   VNUMAD_CHECK(read_cpu(dom, d));
   return {};
@@ -267,7 +291,15 @@ void write_cpus(ptree& dom, const domain& d) {
       xml::set_attr(xml::child(tune, "emulatorpin"), "cpuset", format_id_set(*d.cputune->emulatorpin));
     else
       xml::erase_children(tune, "emulatorpin");
+    sync_list(tune, "iothreadpin", d.cputune->iothreadpins, [](const iothreadpin& p, ptree& node) {
+      xml::set_attr(node, "iothread", std::to_string(p.iothread));
+      xml::set_attr(node, "cpuset", format_id_set(p.cpuset));
+    });
   }
+  if (d.iothreads)
+    domain_child(dom, "iothreads").data() = std::to_string(d.iothreads);
+  else
+    xml::erase_children(dom, "iothreads");
   write_cpu(dom, d.cpu);
 }
 
