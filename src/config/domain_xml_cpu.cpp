@@ -56,20 +56,27 @@ result<void> read_iothreads(const ptree& dom, domain& d) {
   return {};
 }
 
+// <vcpupin vcpu='N' cpuset='...'/> and <iothreadpin iothread='N' cpuset='...'/>.
+result<std::pair<unsigned, id_set>> read_pin(const ptree& v, const std::string& elem, const std::string& id_attr,
+                                             const std::string& example_id) {
+  auto id = xml::attr(v, id_attr);
+  auto set = xml::attr(v, "cpuset");
+  if (!id || !set)
+    return make_error(errc::missing_element, "<" + elem + "> needs both " + id_attr + " and cpuset attributes, e.g. <" +
+                                                 elem + " " + id_attr + "='" + example_id + "' cpuset='0-3'/>");
+  VNUMAD_TRY(n, xml::parse_uint(*id, xml::show_attr(elem, id_attr, *id)));
+  VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name(elem + " " + id_attr + "='" + *id + "'", "cpuset")));
+  return std::pair{n, std::move(cpus)};
+}
+
 result<void> read_cputune(const ptree& dom, domain& d) {
   VNUMAD_TRY(node, xml::single_child(dom, "cputune", "<domain>"));
   if (!node) return {};
   cputune_def t;
   for (const auto& [key, v] : *node) {
     if (key == "vcpupin") {
-      auto vcpu = xml::attr(v, "vcpu");
-      auto set = xml::attr(v, "cpuset");
-      if (!vcpu || !set)
-        return make_error(errc::missing_element, "<vcpupin> needs both vcpu and cpuset attributes, e.g. "
-                                                 "<vcpupin vcpu='0' cpuset='0-3'/>");
-      VNUMAD_TRY(n, xml::parse_uint(*vcpu, xml::show_attr("vcpupin", "vcpu", *vcpu)));
-      VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("vcpupin vcpu='" + *vcpu + "'", "cpuset")));
-      t.vcpupins.push_back({n, cpus});
+      VNUMAD_TRY(pin, read_pin(v, "vcpupin", "vcpu", "0"));
+      t.vcpupins.push_back({pin.first, pin.second});
     } else if (key == "emulatorpin") {
       if (t.emulatorpin) return make_error(errc::duplicate_element, "<emulatorpin> appears more than once in <cputune>");
       auto set = xml::attr(v, "cpuset");
@@ -77,14 +84,8 @@ result<void> read_cputune(const ptree& dom, domain& d) {
       VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("emulatorpin", "cpuset")));
       t.emulatorpin = cpus;
     } else if (key == "iothreadpin") {
-      auto id = xml::attr(v, "iothread");
-      auto set = xml::attr(v, "cpuset");
-      if (!id || !set)
-        return make_error(errc::missing_element, "<iothreadpin> needs both iothread and cpuset attributes, e.g. "
-                                                 "<iothreadpin iothread='1' cpuset='0-3'/>");
-      VNUMAD_TRY(n, xml::parse_uint(*id, xml::show_attr("iothreadpin", "iothread", *id)));
-      VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("iothreadpin iothread='" + *id + "'", "cpuset")));
-      t.iothreadpins.push_back({n, cpus});
+      VNUMAD_TRY(pin, read_pin(v, "iothreadpin", "iothread", "1"));
+      t.iothreadpins.push_back({pin.first, pin.second});
     }
   }
   d.cputune = t;
