@@ -8,7 +8,6 @@
 #define BOOST_TEST_MODULE iothreads_live
 #include "daemon_support.hpp"
 
-#include <sched.h>
 #include <sys/stat.h>
 
 using namespace vnumad;
@@ -35,12 +34,16 @@ std::map<std::string, thread_facts> iothreads_of(pid_t qemu) {
     std::istringstream status(read_text(task.path() / "status"));
     for (std::string line; std::getline(status, line);)
       if (line.rfind("Cpus_allowed_list:", 0) == 0) f.cpus_allowed = line.substr(line.find_first_not_of(" \t", 18));
+    // The v1 cpuset hierarchy's line, else the v2 one ("0::PATH").
     std::istringstream groups(read_text(task.path() / "cgroup"));
+    std::string unified;
     for (std::string line; std::getline(groups, line);) {
       auto second = line.find(':', line.find(':') + 1);
       std::string controllers = line.substr(line.find(':') + 1, second - line.find(':') - 1);
-      if (controllers.find("cpuset") != std::string::npos || controllers.empty()) f.cpuset_cgroup = line.substr(second + 1);
+      if (controllers.find("cpuset") != std::string::npos) f.cpuset_cgroup = line.substr(second + 1);
+      if (controllers.empty()) unified = line.substr(second + 1);
     }
+    if (f.cpuset_cgroup.empty()) f.cpuset_cgroup = unified;
     out[comm.substr(3)] = f;
   }
   return out;
@@ -111,19 +114,23 @@ BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_r
 
   check_iothreads(qemu, name, log);
 
-  // A restarted daemon re-attaches and pins them again: move one away first.
+  // A restarted daemon re-attaches and pins them again: move one away first,
+  // into the guest's own group.
   const auto before = iothreads_of(qemu);
   d.stop(SIGKILL);
-  cpu_set_t any;
-  CPU_ZERO(&any);
-  CPU_SET(0, &any);
-  CPU_SET(1, &any);
-  BOOST_TEST(::sched_setaffinity(before.at("iothread2").tid, sizeof any, &any) == 0);
-  BOOST_TEST(iothreads_of(qemu)["iothread2"].cpus_allowed == "0-1");
+  const std::string group = before.at("iothread2").cpuset_cgroup;
+  const fs::path v1 = fs::path("/sys/fs/cgroup/cpuset") / group.substr(1, group.rfind('/') - 1);
+  const fs::path tasks = fs::exists(v1 / "tasks") ? v1 / "tasks"
+                                                  : fs::path("/sys/fs/cgroup") / group.substr(1, group.rfind('/') - 1) /
+                                                        "cgroup.threads";
+  write_text(tasks, std::to_string(before.at("iothread2").tid) + "\n");
+  BOOST_TEST(iothreads_of(qemu)["iothread2"].cpuset_cgroup.find("/iothread2") == std::string::npos);
   d.start();
   BOOST_TEST_REQUIRE(d.wait_state(name, "running", 30s), d.daemon_log());
   BOOST_TEST(d.guest_pid(name).value_or(0) == qemu);
-  BOOST_TEST(wait_until([&] { return iothreads_of(qemu)["iothread2"].cpus_allowed == "1"; }, 30s), d.daemon_log());
+  BOOST_TEST(wait_until([&] { return iothreads_of(qemu)["iothread2"].cpuset_cgroup.find("/iothread2") != std::string::npos; },
+                        30s),
+             d.daemon_log());
   check_iothreads(qemu, name, d.daemon_log());
 
   BOOST_TEST_REQUIRE(d.call("destroy", {{"name", name}}).has_value());
