@@ -198,6 +198,7 @@ result<void> plan_devices(const config::domain& d, pci_allocator& pci, argv_list
       if (!placed) return placed.error();
       at = *placed;
       dev["driver"] = "virtio-blk-pci";
+      if (disk.iothread) dev["iothread"] = "iothread" + std::to_string(*disk.iothread);
       alias = "virtio-disk" + std::to_string(i);
     } else if (disk.bus == "sata") {
       dev["driver"] = cdrom ? "ide-cd" : "ide-hd";
