@@ -3,16 +3,16 @@
 // supervises.
 #include "qemu/process.hpp"
 
+#include "util/read_whole_file.hpp"
+
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 namespace vnumad::qemu {
 
 bool process_is_qemu_for(pid_t pid, std::string_view marker) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  if (!in) return false;
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = read_whole_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!read) return false;  // gone meanwhile
+  const std::string& cmdline = *read;
   std::vector<std::string_view> args;
   std::string_view rest(cmdline);
   while (!rest.empty()) {

@@ -2,14 +2,12 @@
 
 #include "qmp/qmp_commands.hpp"
 
-#include <fstream>
-#include <iterator>
+#include "util/read_whole_file.hpp"
 
 namespace vnumad::reactor {
 
 char process_state(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_whole_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
   // "PID (comm) S ...": comm may hold spaces and parentheses, the state
   // follows the last ')'.
   auto close = text.rfind(')');

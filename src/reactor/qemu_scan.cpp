@@ -1,7 +1,6 @@
 #include "reactor/qemu_scan.hpp"
 
-#include <fstream>
-#include <iterator>
+#include "util/read_whole_file.hpp"
 
 namespace vnumad::reactor {
 
@@ -10,8 +9,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::vector<std::string> read_cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A process that exits meanwhile reads as empty: not a QEMU.
+  const std::string text = read_whole_file("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
   std::vector<std::string> args;
   std::size_t start = 0;
   while (start < text.size()) {
