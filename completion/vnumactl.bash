@@ -5,7 +5,7 @@
 # XML files for expand/argv/plan and hwloc XML files for --topology. Plain
 # bash: works with or without the bash-completion package.
 
-_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown events"
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown events console"
 _vnumactl_offline_verbs="expand argv plan capabilities"
 
 # Options of one command, as `vnumactl CMD --help` lists them.
@@ -18,6 +18,7 @@ _vnumactl_options() {
         setvcpus | detach-memory) echo "--socket --json --timeout-ms --help" ;;
         shutdown | restart) echo "--socket --json --timeout --help" ;;
         attach-memory) echo "--socket --json --cell --size --help" ;;
+        console) echo "--socket --force --escape --help" ;;
         *) echo "--socket --json --help" ;;
     esac
 }
@@ -25,7 +26,7 @@ _vnumactl_options() {
 # Options that take a value (the next word is that value, not a positional).
 _vnumactl_takes_value() {
     case $1 in
-        --socket | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms) return 0 ;;
+        --socket | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms | --escape) return 0 ;;
     esac
     return 1
 }
@@ -123,6 +124,10 @@ _vnumactl() {
         --cell | --size | --timeout | --timeout-ms)
             return 0
             ;;
+        --escape)
+            COMPREPLY=($(compgen -W "'^]' '^A' none" -- "$cur"))
+            return 0
+            ;;
     esac
 
     if [[ $cur == -* ]]; then
@@ -146,7 +151,7 @@ _vnumactl() {
         dominfo | domxml | restart)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket")" -- "$cur"))
             ;;
-        vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
+        vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot | console)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket")" -- "$cur"))
             ;;
     esac

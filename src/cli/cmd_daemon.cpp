@@ -1,4 +1,5 @@
 // vnumactl verbs that talk to the running daemon over its control socket.
+#include "cli/cmd_console.hpp"
 #include "cli/commands.hpp"
 #include "cli/numastat_format.hpp"
 
@@ -193,6 +194,14 @@ const std::vector<daemon_verb>& verbs() {
        "  vnumactl host-shutdown\n",
        {},
        print_host_shutdown},
+      {"console", "vnumactl console NAME [--force] [--escape ^X]",
+       "The guest's serial console (serial port 0), as virsh console: Ctrl-] ends the session.\n"
+       "One client per guest; --force takes the console over from the one attached. On a terminal\n"
+       "the input is raw; from a pipe bytes pass through and the end of input ends the session.\n"
+       "  vnumactl console web\n"
+       "  vnumactl console web --force --escape ^A\n",
+       {"name"},
+       print_generic},
       {"events", "vnumactl events", "Follows guest events (state changes, hotplug, errors) as JSON lines.\n"
        "  vnumactl events | jq -c 'select(.guest == \"web\")'\n",
        {},
@@ -217,7 +226,8 @@ result<std::uint64_t> number_arg(const std::string& option, const std::string& v
 int run_verb(const daemon_verb& verb, const std::vector<std::string>& args, const cli_io& io) {
   po::options_description options("Options");
   options.add_options()("socket", po::value<std::string>()->default_value(reactor::default_socket_path),
-                        "vnumad control socket")("json", po::bool_switch(), "print the daemon's JSON reply");
+                        "vnumad control socket");
+  if (verb.name != "console") options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
   if (verb.name == "attach-memory")
     options.add_options()("cell", po::value<std::string>()->required(), "guest cell")(
         "size", po::value<std::string>()->required(), "size with unit, e.g. 256MiB");
@@ -225,6 +235,9 @@ int run_verb(const daemon_verb& verb, const std::vector<std::string>& args, cons
     options.add_options()("timeout-ms", po::value<std::string>(), "how long to wait for the guest to release");
   if (verb.name == "shutdown" || verb.name == "restart")
     options.add_options()("timeout", po::value<std::string>(), "seconds before QEMU is stopped");
+  if (verb.name == "console")
+    options.add_options()("force", po::bool_switch(), "take the console over from the client attached")(
+        "escape", po::value<std::string>()->default_value("^]"), "the key that ends the session (^X, or none)");
   po::positional_options_description positional;
   for (auto key : verb.positional) {
     options.add_options()(std::string(key).c_str(), po::value<std::string>()->required(), "");
@@ -262,8 +275,18 @@ int run_verb(const daemon_verb& verb, const std::vector<std::string>& args, cons
         return report(io, ok.error());
   if (vm.count("size")) request_args["size"] = vm["size"].as<std::string>();
 
+  std::optional<char> escape;
+  if (verb.name == "console") {
+    auto parsed_escape = parse_escape(vm["escape"].as<std::string>());
+    if (!parsed_escape) return report(io, parsed_escape.error());
+    escape = *parsed_escape;
+    if (vm["force"].as<bool>()) request_args["force"] = true;
+  }
+
   reactor::control_client client;
   if (auto connected = client.connect(vm["socket"].as<std::string>()); !connected) return report(io, connected.error());
+  if (verb.name == "console")
+    return run_console(client, vm["name"].as<std::string>(), request_args, escape, vm["escape"].as<std::string>(), io);
   auto reply = client.call(std::string(verb.name), request_args, std::chrono::minutes(10));
   if (!reply) return report(io, reply.error());
   if (verb.name == "events") {

@@ -20,13 +20,14 @@ constexpr arg_spec vcpupin_args[] = {{"name", k::string}, {"vcpu", k::count}, {"
 constexpr arg_spec setvcpus_args[] = {{"name", k::string}, {"count", k::count}, {"timeout_ms", k::milliseconds}};
 constexpr arg_spec attach_args[] = {{"name", k::string}, {"cell", k::count}, {"size", k::string}};
 constexpr arg_spec detach_args[] = {{"name", k::string}, {"dimm", k::string}, {"timeout_ms", k::milliseconds}};
+constexpr arg_spec console_args[] = {{"name", k::string}, {"force", k::boolean}};
 
 struct verb {
   std::string_view op;
   std::span<const arg_spec> args;
 };
 
-constexpr std::array<verb, 19> verbs{{
+constexpr std::array<verb, 20> verbs{{
     {"list", {}},
     {"capabilities", {}},
     {"reload", {}},
@@ -46,6 +47,7 @@ constexpr std::array<verb, 19> verbs{{
     {"setvcpus", setvcpus_args},
     {"attach-memory", attach_args},
     {"detach-memory", detach_args},
+    {"console", console_args},
 }};
 
 std::string valid_keys(std::span<const arg_spec> args) {
@@ -70,7 +72,8 @@ std::uint64_t arg_max(arg_kind kind) {
     case k::count: return std::numeric_limits<unsigned>::max();
     case k::seconds: return 86'400;
     case k::milliseconds: return 86'400'000;
-    case k::string: break;
+    case k::string:
+    case k::boolean: break;
   }
   return 0;
 }
@@ -94,6 +97,11 @@ result<void> check_verb_args(const control_request& request) {
                                                  "\" (valid: " + valid_keys(*args) + ")");
     if (spec->kind == k::string) {
       if (auto s = arg_string(request.args, key); !s) return s.error();
+      continue;
+    }
+    if (spec->kind == k::boolean) {
+      if (!kv.value().is_bool())
+        return make_error(errc::invalid_value, "args." + key + ": expected true or false, got " + json::serialize(kv.value()));
       continue;
     }
     if (auto n = arg_uint(request.args, key, arg_max(spec->kind), unit(spec->kind)); !n) return n.error();

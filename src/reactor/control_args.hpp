@@ -13,7 +13,7 @@
 
 namespace vnumad::reactor {
 
-enum class arg_kind { string, count, seconds, milliseconds };
+enum class arg_kind { string, count, seconds, milliseconds, boolean };
 
 struct arg_spec {
   std::string_view key;

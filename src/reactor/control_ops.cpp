@@ -113,7 +113,7 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, ac
                        "unknown op \"" + op +
                            "\" (valid: list, dominfo, domxml, vcpuinfo, numastat, vcpupin, setvcpus, attach-memory, "
                            "detach-memory, start, shutdown, destroy, suspend, resume, reboot, restart, reload, host-shutdown, "
-                           "capabilities, events)");
+                           "capabilities, events, console)");
 }
 
 }  // namespace vnumad::reactor

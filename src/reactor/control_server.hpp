@@ -65,17 +65,31 @@ struct control_socket_options {
   std::optional<gid_t> rw_group;                    // members may use the read-write socket
   std::optional<std::filesystem::path> readonly_path;  // anyone may connect; read-only verbs only (0666)
   std::set<std::string, std::less<>> readonly_ops;  // verbs allowed on read-only access
+  std::set<std::string, std::less<>> stream_ops;    // verbs that turn the connection into a byte stream
   control_limits limits;
+};
+
+// What a stream verb (console) opened: after the OK reply carrying
+// `reply`, the connection is a raw byte stream to `far` both ways
+// (control_stream.cpp) until either side closes. Closing `far` from outside
+// (a takeover) ends it too.
+struct byte_stream {
+  std::shared_ptr<boost::asio::local::stream_protocol::socket> far;
+  boost::json::value reply;
 };
 
 class control_server {
  public:
   using request_handler =
       std::function<boost::asio::awaitable<result<boost::json::value>>(const control_request&, access_level)>;
+  using stream_handler =
+      std::function<boost::asio::awaitable<result<byte_stream>>(const control_request&, access_level)>;
 
   control_server(boost::asio::io_context& io, control_socket_options options, request_handler handler);
   ~control_server();
 
+  // Handles the verbs of options.stream_ops.
+  void set_stream_handler(stream_handler handler) { stream_handler_ = std::move(handler); }
   // Binds the sockets (replacing stale socket files) and sets their modes.
   result<void> open();
   // Starts accepting; returns at once.
@@ -114,11 +128,17 @@ class control_server {
   boost::asio::awaitable<void> accept_loop(listener& l);
   void admit(listener& l, boost::asio::local::stream_protocol::socket socket);
   boost::asio::awaitable<void> serve(std::shared_ptr<session> s);
+  // A stream verb (control_stream.cpp): false when it failed and the
+  // connection goes on with requests; true when the stream ran and ended.
+  // `pending`: what the client sent after the request line, sent first.
+  boost::asio::awaitable<bool> run_stream(std::shared_ptr<session> s, const control_request& request,
+                                          boost::json::value id, std::string& pending);
   void shed_one_connection(listener& l);
 
   boost::asio::io_context& io_;
   control_socket_options options_;
   request_handler handler_;
+  stream_handler stream_handler_;
   listener rw_;
   listener ro_;
   std::size_t max_clients_ = 0;

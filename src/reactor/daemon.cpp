@@ -175,6 +175,7 @@ awaitable<result<void>> daemon::start() {
   socket_options.path = cfg.socket;
   socket_options.readonly_path = cfg.readonly_socket;
   socket_options.readonly_ops = {"list", "dominfo", "domxml", "vcpuinfo", "numastat", "capabilities", "events"};
+  socket_options.stream_ops = {"console"};
   socket_options.limits.max_clients = cfg.control_max_clients;
   socket_options.limits.max_clients_per_uid = cfg.control_max_clients_per_uid;
   socket_options.limits.idle_timeout = cfg.control_idle_timeout;
@@ -186,6 +187,7 @@ awaitable<result<void>> daemon::start() {
   }
   control_ = std::make_unique<control_server>(
       io_, socket_options, [this](const control_request& r, access_level a) { return handle(r, a); });
+  control_->set_stream_handler([this](const control_request& r, access_level) { return open_console(r); });
   if (auto opened = control_->open(); !opened) co_return opened.error();
   control_->start();
   // Posted: a launched start sets its guest "starting" first, so the counts

@@ -55,6 +55,9 @@ class daemon {
   // Control-socket verbs (control_ops.cpp).
   boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, access_level access);
 
+  // The `console` stream verb (console.cpp).
+  boost::asio::awaitable<result<byte_stream>> open_console(const control_request& request);
+
   // Config-dir events.
   boost::asio::awaitable<void> on_file_changed(std::filesystem::path file, bool start_if_inactive = true);
   boost::asio::awaitable<void> on_file_removed(std::filesystem::path file);
@@ -111,6 +114,8 @@ class daemon {
   std::map<std::string, std::shared_ptr<guest>, std::less<>> guests_;      // by name
   std::map<std::filesystem::path, std::string> file_owner_;              // config file -> guest name
   std::unique_ptr<start_queue> starts_;
+  // Each guest's console client, by its connection to QEMU's console socket.
+  std::map<std::string, std::weak_ptr<boost::asio::local::stream_protocol::socket>, std::less<>> consoles_;
   std::set<std::string, std::less<>> start_failed_;  // last start from the queue failed
   std::string last_status_;
   bool host_shutting_down_ = false;  // no new starts while guests are being stopped
