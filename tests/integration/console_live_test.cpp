@@ -110,6 +110,16 @@ std::string ask(console_client& c, unsigned n) {
   return answer;
 }
 
+// A console client that is refused: it ends at once with `status`, its
+// stderr naming `why`.
+void expect_refused(const fs::path& socket, const std::string& guest, int status, const std::string& why) {
+  console_client c(socket, guest);
+  auto code = c.wait_exit();
+  BOOST_TEST_REQUIRE(code.has_value(), "vnumactl console did not end");
+  BOOST_TEST(*code == status);
+  BOOST_TEST(c.err.find(why) != std::string::npos, c.err);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
@@ -140,13 +150,7 @@ BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
   BOOST_TEST(d.call("list", {}, 5s).has_value());
 
   // A second client is refused while the first is attached.
-  {
-    console_client second(d.socket(), "con");
-    auto code = second.wait_exit();
-    BOOST_TEST_REQUIRE(code.has_value());
-    BOOST_TEST(*code == 1);
-    BOOST_TEST(second.err.find("console attached") != std::string::npos, second.err);
-  }
+  expect_refused(d.socket(), "con", 1, "console attached");
   // Never on the read-only socket.
   {
     reactor::control_client ro;
@@ -207,11 +211,7 @@ BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
   }
   // A guest that is not running has no console (not_found, as other verbs
   // on a stopped guest: exit status 2).
-  console_client stopped(d.socket(), "con");
-  auto code = stopped.wait_exit();
-  BOOST_TEST_REQUIRE(code.has_value());
-  BOOST_TEST(*code == 2);
-  BOOST_TEST(stopped.err.find("is not running") != std::string::npos, stopped.err);
+  expect_refused(d.socket(), "con", 2, "is not running");
   std::error_code ec;
   fs::remove(ro_socket, ec);
 }
