@@ -183,6 +183,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_does_not_read_holds_a_bounded_amount_and_lose
     }
   }
   BOOST_TEST(written < std::size_t(8u << 20), written << " bytes taken for a client that reads nothing");
+  BOOST_TEST_MESSAGE("a client that reads nothing held " << written << " bytes");
   // Others are served meanwhile.
   control_client other;
   BOOST_REQUIRE(other.connect((f.dir / "rw.sock").string()));
