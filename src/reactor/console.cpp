@@ -16,7 +16,7 @@ namespace vnumad::reactor {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
-using stream = asio::local::stream_protocol;
+using unix_stream = asio::local::stream_protocol;
 
 namespace {
 
@@ -57,14 +57,14 @@ awaitable<result<byte_stream>> control_ops::console(const verb_call& call) {
       return make_error(errc::busy, "console attached: guest '" + name +
                                         "' already has a console client (vnumactl console --force takes it over)");
     boost::system::error_code ignored;
-    current->shutdown(stream::socket::shutdown_both, ignored);
+    current->shutdown(unix_stream::socket::shutdown_both, ignored);
     current->close(ignored);
     return {};
   };
   if (auto allowed = take_over(); !allowed) co_return allowed.error();
   const std::string path = d_.store_.console_socket(name).string();
-  auto far = std::make_shared<stream::socket>(d_.io_);
-  auto [ec] = co_await far->async_connect(stream::endpoint(path), asio::as_tuple(asio::use_awaitable));
+  auto far = std::make_shared<unix_stream::socket>(d_.io_);
+  auto [ec] = co_await far->async_connect(unix_stream::endpoint(path), asio::as_tuple(asio::use_awaitable));
   if (ec)
     co_return make_error(errc::io_error, "console: guest '" + name + "': cannot connect to " + path + ": " +
                                              ec.message() + " (a guest started by a vnumad without consoles has "

@@ -59,7 +59,13 @@ def session(end, extra=()):
                 except OSError:
                     return
     read_until(b"Escape character")
+    # The banner comes before raw mode: wait for it, or a ^C typed too early
+    # is the terminal's SIGINT (a race seen on a loaded machine).
+    deadline = time.time() + 5
     raw = termios.tcgetattr(master)
+    while raw[3] & termios.ICANON and time.time() < deadline:
+        time.sleep(0.02)
+        raw = termios.tcgetattr(master)
     os.write(master, b"ab\x03c")
     read_until(b"<ab\x03c>")
     if isinstance(end, bytes):
@@ -84,7 +90,7 @@ check(b"Escape character is ^A" in out and os.WIFEXITED(status), "--escape ^A en
 check(restored, "terminal restored after --escape")
 
 status, raw, restored, out = session(signal.SIGTERM)
-check(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, "SIGTERM ends it as SIGTERM")
+check(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, "SIGTERM ends it as SIGTERM (status %#x)" % status)
 check(restored, "terminal restored after SIGTERM")
 
 os.unlink(path)
