@@ -99,29 +99,43 @@ result<std::optional<fs::path>> guest_cgroup::prepare_spawn(const config::id_set
   return std::optional<fs::path>{fs_.path_of(guest_group()) / "cgroup.procs"};
 }
 
-result<void> guest_cgroup::pin_vcpu(pid_t tid, unsigned vcpu, const config::id_set& cpus, const config::id_set& mems) {
+result<void> guest_cgroup::pin_thread(const fs::path& group, pid_t tid, const config::id_set& cpus,
+                                      const config::id_set& mems) {
   if (cgroups_usable()) {
-    fs::path group = vcpu_group(vcpu);
     auto prepared = prepare_group(group, tid, cpus, mems);
     if (!prepared) return prepared.error();
     auto moved = fs_.move_thread(group, tid);
     if (!moved) return moved.error();
   }
-  auto pinned = set_affinity(tid, cpus);
+  return set_affinity(tid, cpus);
+}
+
+result<void> guest_cgroup::pin_vcpu(pid_t tid, unsigned vcpu, const config::id_set& cpus, const config::id_set& mems) {
+  auto pinned = pin_thread(vcpu_group(vcpu), tid, cpus, mems);
   if (!pinned) return pinned.error();
   vcpus_[vcpu] = pin{tid, cpus, mems};
   return {};
 }
 
+result<void> guest_cgroup::pin_iothread(pid_t tid, unsigned iothread, const config::id_set& cpus,
+                                        const config::id_set& mems) {
+  auto pinned = pin_thread(iothread_group(iothread), tid, cpus, mems);
+  if (!pinned) return pinned.error();
+  iothreads_[iothread] = pin{tid, cpus, mems};
+  return {};
+}
+
 result<void> guest_cgroup::pin_emulator(pid_t pid, const config::id_set& cpus, const config::id_set& mems) {
+  // Threads with a group of their own (vCPUs, iothreads) stay in it.
   std::set<pid_t> vcpu_tids;
   for (const auto& [vcpu, p] : vcpus_) vcpu_tids.insert(p.tid);
+  for (const auto& [id, p] : iothreads_) vcpu_tids.insert(p.tid);
   bool usable = cgroups_usable();
   if (usable && fs_.exists(guest_group())) {
     auto kids = fs_.children(guest_group());
     if (!kids) return kids.error();
     for (const auto& kid : *kids) {
-      if (kid.rfind("vcpu", 0) != 0) continue;
+      if (kid.rfind("vcpu", 0) != 0 && kid.rfind("iothread", 0) != 0) continue;
       auto tids = fs_.threads(guest_group() / kid);
       if (!tids) return tids.error();
       vcpu_tids.insert(tids->begin(), tids->end());
@@ -178,6 +192,10 @@ result<void> guest_cgroup::verify() const {
     auto checked = check_pin(vcpu_group(vcpu), p, problems);
     if (!checked) return checked.error();
   }
+  for (const auto& [id, p] : iothreads_) {
+    auto checked = check_pin(iothread_group(id), p, problems);
+    if (!checked) return checked.error();
+  }
   if (emulator_) {
     auto checked = check_pin(emulator_group(), *emulator_, problems);
     if (!checked) return checked.error();
@@ -188,6 +206,7 @@ result<void> guest_cgroup::verify() const {
 
 result<void> guest_cgroup::remove() {
   vcpus_.clear();
+  iothreads_.clear();
   emulator_.reset();
   if (fs_.kind() == backend::none) return {};
   return fs_.remove(guest_group());

@@ -1,6 +1,7 @@
 // Per-guest cgroup policy (libvirt's qemu_cgroup.c): the layout
 //   <root>/vnumad/<guest>/emulator          vnumad's own tree (no systemd)
 //   <root>/vnumad/<guest>/vcpu<N>
+//   <root>/vnumad/<guest>/iothread<N>       one per <iothreads> object, as libvirt
 // or, under systemd, inside the guest's delegated machine scope
 // (machine_scope.hpp, as libvirt's machine-qemu...scope/libvirt/):
 //   /sys/fs/cgroup/machine.slice/machine-<guest>.scope/vnumad/emulator
@@ -66,6 +67,10 @@ class guest_cgroup {
   // its affinity (after the move: joining a cpuset resets affinity).
   result<void> pin_vcpu(pid_t tid, unsigned vcpu, const config::id_set& cpus, const config::id_set& mems);
 
+  // Moves one iothread's thread (QMP query-iothreads) into iothread<N>/, as
+  // pin_vcpu does for a vCPU. pin_emulator leaves such threads where they are.
+  result<void> pin_iothread(pid_t tid, unsigned iothread, const config::id_set& cpus, const config::id_set& mems);
+
   // Reads back what pin_* did: each vCPU thread is in its group, the group has
   // the cpus and mems asked for, and the thread's affinity equals the cpus;
   // likewise the emulator's main thread. One error listing every mismatch.
@@ -80,6 +85,7 @@ class guest_cgroup {
   std::filesystem::path guest_group() const { return base_; }
   std::filesystem::path emulator_group() const { return guest_group() / "emulator"; }
   std::filesystem::path vcpu_group(unsigned vcpu) const { return guest_group() / ("vcpu" + std::to_string(vcpu)); }
+  std::filesystem::path iothread_group(unsigned id) const { return guest_group() / ("iothread" + std::to_string(id)); }
 
  private:
   struct pin {
@@ -93,6 +99,8 @@ class guest_cgroup {
   result<void> prepare_group(const std::filesystem::path& group, pid_t any_tid, const config::id_set& cpus,
                              const config::id_set& mems);
   result<void> check_pin(const std::filesystem::path& group, const pin& expected, std::string& problems) const;
+  result<void> pin_thread(const std::filesystem::path& group, pid_t tid, const config::id_set& cpus,
+                          const config::id_set& mems);
 
   cgroup_fs fs_;
   std::string guest_;
@@ -101,6 +109,7 @@ class guest_cgroup {
   bool in_scope_ = false;
   bool warned_ = false;
   std::map<unsigned, pin> vcpus_;
+  std::map<unsigned, pin> iothreads_;
   std::optional<pin> emulator_;  // tid = the process id
 };
 

@@ -111,7 +111,7 @@ result<config::domain> load_domain(const std::string& file) {
 void add_planning_options(po::options_description& options) {
   options.add_options()
       ("topology", po::value<std::string>()->value_name("FILE"), "hwloc XML export of the host (default: this host)")
-      ("config", po::value<std::string>()->value_name("FILE"), "vnumad.conf for reserved_cpus, reserved_memory, state_dir "
+      ("config", po::value<std::string>()->value_name("FILE"), "vnumad.conf for reserved_cpus, reserved_memory, state_dir, strict "
                                            "(default: /etc/vnumad/vnumad.conf if it exists)")
       ("reserved-cpus", po::value<std::string>()->value_name("SET")->default_value("auto"), "auto | none | cpuset (default: the config's)")
       ("reserved-memory", po::value<std::string>()->value_name("SPEC"), "memory per node kept from guests: 1GiB, '512MiB 0=2GiB' "

@@ -45,6 +45,8 @@ int cmd_argv(const std::vector<std::string>& args, const cli_io& io) {
   if (!domain) return report(io, domain.error());
   auto planning = load_planning_host(vm);
   if (!planning) return report(io, planning.error());
+  if (auto strict = config::check_strict(*domain, planning->cfg.strict); !strict) return report(io, strict.error());
+  for (const auto& note : config::load_notes(*domain)) io.err << "vnumactl: warning: " << note << "\n";
   const vnuma::host_topology* host = &planning->host;
   const config::id_set* reserved = &planning->reserved;
 

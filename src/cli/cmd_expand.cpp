@@ -28,6 +28,8 @@ constexpr std::string_view examples =
     "      keep host threads 0 and 60 out of dedicated (siblings) pinning\n"
     "  vnumactl expand --allow-overcommit --topology small.xml big-guest.xml\n"
     "      place even when vCPUs or memory exceed a node (warnings on stderr)\n\n"
+    "Parts of DOMAIN.xml that vnumad does not act on are named on stderr (warning: ...);\n"
+    "with strict = true in the config they are an error, as the daemon refuses the domain.\n\n"
     "Exit status: 0 expanded, 1 runtime failure, 2 invalid domain or it does not fit.\n";
 }  // namespace
 
@@ -46,6 +48,8 @@ int cmd_expand(const std::vector<std::string>& args, const cli_io& io) {
   if (!domain) return report(io, domain.error());
   auto planning = load_planning_host(vm);
   if (!planning) return report(io, planning.error());
+  if (auto strict = config::check_strict(*domain, planning->cfg.strict); !strict) return report(io, strict.error());
+  for (const auto& note : config::load_notes(*domain)) io.err << "vnumactl: warning: " << note << "\n";
   const vnuma::host_topology* host = &planning->host;
   const config::id_set* reserved = &planning->reserved;
 

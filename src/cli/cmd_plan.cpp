@@ -211,6 +211,11 @@ int cmd_plan(const std::vector<std::string>& args, const cli_io& io) {
       g.name = domain->name;
       if (auto valid = config::validate_domain(*domain); !valid) domain = valid.error();
     }
+    if (domain) {
+      if (auto strict = config::check_strict(*domain, planning->cfg.strict); !strict) domain = strict.error();
+      else
+        for (const auto& note : config::load_notes(*domain)) io.err << "vnumactl: warning: " << note << "\n";
+    }
     if (!domain) {
       g.invalid = true;
       g.error = domain.error().message;

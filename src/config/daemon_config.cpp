@@ -14,12 +14,12 @@ namespace {
 
 namespace pt = boost::property_tree;
 
-constexpr std::array<std::string_view, 26> known_keys{
+constexpr std::array<std::string_view, 27> known_keys{
     "config_dir", "state_dir",        "socket",      "log_level", "reserved_cpus", "overcommit",
     "cgroup_root", "shutdown_timeout", "qemu_binary", "runas",     "socket_group",  "readonly_socket",
     "log_dir",     "qmp_timeout",      "qmp_command_timeout", "reserved_memory",
     "control_max_clients", "control_max_clients_per_uid", "control_idle_timeout", "image_dirs", "emulators",
-    "start_concurrency", "on_host_shutdown", "host_shutdown_timeout", "metrics_socket", "metrics_listen"};
+    "start_concurrency", "on_host_shutdown", "host_shutdown_timeout", "metrics_socket", "metrics_listen", "strict"};
 
 std::string valid_keys() {
   std::string out;
@@ -66,6 +66,9 @@ result<void> apply(daemon_config& c, const std::string& key, const std::string& 
   } else if (key == "overcommit") {
     VNUMAD_TRY(b, parse_bool(value, what));
     c.overcommit = b;
+  } else if (key == "strict") {
+    VNUMAD_TRY(b, parse_bool(value, what));
+    c.strict = b;
   } else if (key == "cgroup_root") {
     VNUMAD_TRY(p, absolute_path(value, what, true));
     c.cgroup_root = p;

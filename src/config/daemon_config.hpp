@@ -31,6 +31,9 @@ struct daemon_config {
   // own overhead (config/reserved_memory.hpp says why 1 GiB).
   reserved_memory_setting reserved_memory;
   bool overcommit = false;
+  // Domain XML that vnumad does not act on (domain::warnings) refuses the
+  // domain instead of being logged and ignored.
+  bool strict = false;
   std::filesystem::path cgroup_root;                   // empty: auto-detect
   std::chrono::seconds shutdown_timeout{60};
   // How long a starting QEMU may take to open its QMP socket, and again to

@@ -68,9 +68,17 @@ struct vcpupin {
   bool operator==(const vcpupin&) const = default;
 };
 
+struct iothreadpin {                           // <iothreadpin iothread='1' cpuset='0-3'/>
+  unsigned iothread = 0;                       // 1..<iothreads>
+  id_set cpuset;                               // host CPUs
+
+  bool operator==(const iothreadpin&) const = default;
+};
+
 struct cputune_def {
   std::vector<vcpupin> vcpupins;
   std::optional<id_set> emulatorpin;
+  std::vector<iothreadpin> iothreadpins;
 
   bool operator==(const cputune_def&) const = default;
 };
@@ -184,6 +192,7 @@ struct disk_def {
   bool readonly = false;
   std::optional<pci_address> pci;
   std::optional<drive_address> drive;
+  std::optional<unsigned> iothread;            // <driver iothread='N'>: virtio disks only
 
   bool operator==(const disk_def&) const = default;
 };
@@ -269,6 +278,27 @@ struct devices_def {
   bool operator==(const devices_def&) const = default;
 };
 
+// ---- <qemu:commandline> -------------------------------------------------------
+
+// libvirt's QEMU namespace (http://libvirt.org/schemas/domain/qemu/1.0):
+// arguments appended to the command line as given, environment variables set
+// for QEMU. qemu/argv.hpp says what vnumad lets them override.
+struct qemu_env {
+  std::string name;
+  std::string value;
+
+  bool operator==(const qemu_env&) const = default;
+};
+
+struct qemu_commandline_def {
+  std::vector<std::string> args;
+  std::vector<qemu_env> env;
+
+  bool operator==(const qemu_commandline_def&) const = default;
+};
+
+inline constexpr const char* qemu_namespace = "http://libvirt.org/schemas/domain/qemu/1.0";
+
 // ---- the domain --------------------------------------------------------------
 
 enum class lifecycle_action { destroy, restart, preserve, rename_restart, coredump_destroy, coredump_restart };
@@ -297,6 +327,7 @@ struct domain {
   std::optional<unsigned> max_memory_slots;
   vcpu_def vcpu;
   std::vector<vcpu_entry> vcpus;               // <vcpus>; empty when absent
+  unsigned iothreads = 0;                      // <iothreads>N</iothreads>: ids 1..N
   std::optional<cputune_def> cputune;
   std::optional<numatune_def> numatune;
   std::optional<memory_backing_def> memory_backing;
@@ -313,6 +344,13 @@ struct domain {
   lifecycle_action on_crash = lifecycle_action::destroy;
   devices_def devices;
   std::optional<vnuma_def> vnuma;
+  std::optional<qemu_commandline_def> qemu_commandline;
+
+  // What the file says that vnumad does not act on, one message each
+  // ("<devices><sound model='ich9'>: not supported, ignored"): the parser
+  // fills it from what it did not read (xml::usage_scope). Shown by expand and
+  // plan, logged by the daemon; vnumad.conf `strict = true` makes them errors.
+  std::vector<std::string> warnings;
 
   // Where it came from, for error messages ("" when built in memory).
   std::string source_file;

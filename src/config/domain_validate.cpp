@@ -97,6 +97,34 @@ check check_cputune(const domain& d) {
   return {};
 }
 
+// libvirt numbers iothreads 1..<iothreads>; a pin or a disk naming another
+// would leave QEMU without the object it refers to.
+check check_iothreads(const domain& d) {
+  auto valid = [&](unsigned id) { return id >= 1 && id <= d.iothreads; };
+  auto range = [&] { return d.iothreads ? " (valid: 1.." + std::to_string(d.iothreads) + ")" : " (no <iothreads>)"; };
+  if (d.cputune) {
+    std::set<unsigned> seen;
+    for (const iothreadpin& p : d.cputune->iothreadpins) {
+      std::string elem = "<iothreadpin iothread='" + std::to_string(p.iothread) + "'>";
+      if (!valid(p.iothread))
+        return fail(errc::invalid_value, elem + ": iothread " + std::to_string(p.iothread) + " does not exist" + range());
+      if (!seen.insert(p.iothread).second)
+        return fail(errc::duplicate_element, elem + " appears twice (one per iothread)");
+      if (p.cpuset.empty()) return fail(errc::invalid_value, elem + ": the cpuset is empty");
+    }
+  }
+  for (const disk_def& disk : d.devices.disks) {
+    if (!disk.iothread) continue;
+    std::string elem = "<disk><target dev='" + disk.target_dev + "'><driver iothread='" +
+                       std::to_string(*disk.iothread) + "'>";
+    if (!valid(*disk.iothread))
+      return fail(errc::invalid_value, elem + ": iothread " + std::to_string(*disk.iothread) + " does not exist" + range());
+    if (disk.bus != "virtio")
+      return fail(errc::unsupported, elem + ": only virtio disks run in an iothread (bus is '" + disk.bus + "')");
+  }
+  return {};
+}
+
 check check_cells(const domain& d) {
   const auto& cells = d.cpu.cells;
   if (d.cpu.topology) {
@@ -206,8 +234,8 @@ check check_controllers(const domain& d) {
 }  // namespace
 
 result<void> validate_domain(const domain& d) {
-  for (auto fn : {check_vnuma_conflicts, check_vcpus, check_cputune, check_cells, check_numatune, check_memory,
-                  check_controllers}) {
+  for (auto fn : {check_vnuma_conflicts, check_vcpus, check_cputune, check_iothreads, check_cells, check_numatune,
+                  check_memory, check_controllers}) {
     auto r = fn(d);
     if (!r) {
       std::string source = !d.source_file.empty() ? d.source_file : "<domain " + d.name + ">";

@@ -28,7 +28,7 @@ namespace px = boost::property_tree::xml_parser;
 constexpr std::string_view singletons[] = {
     "name",    "uuid",     "memory",   "currentMemory", "maxMemory",   "vcpu",      "vcpus",
     "cputune", "numatune", "memoryBacking", "cpu",      "os",          "features",  "clock",
-    "on_poweroff", "on_reboot", "on_crash", "devices",  "vnuma",
+    "on_poweroff", "on_reboot", "on_crash", "devices",  "vnuma",     "iothreads",
 };
 
 bool is_uuid(std::string_view s) {
@@ -56,6 +56,7 @@ result<void> read_os(const ptree& dom, domain& d) {
     } else if (key == "initrd") {
       d.os.initrd = xml::text(node);
     } else if (key == "cmdline") {
+      xml::mark(node);
       d.os.cmdline = node.data();  // a kernel command line may carry meaningful spaces
     }
   }
@@ -63,7 +64,15 @@ result<void> read_os(const ptree& dom, domain& d) {
 }
 
 result<void> read_general(const ptree& dom, domain& d) {
-  for (std::string_view s : singletons) VNUMAD_CHECK(xml::single_child(dom, s, "<domain>"));
+  for (std::string_view s : singletons)
+    if (dom.count(std::string(s)) > 1)  // a count that does not mark: the readers below do
+      return make_error(errc::duplicate_element,
+                        "<" + std::string(s) + "> appears more than once in <domain> (at most one is allowed)");
+
+  // Notes for people and programs, kept in the file and echoed by expand:
+  // libvirt does nothing with them either, so they are not "ignored".
+  for (const char* note : {"title", "description", "metadata"})
+    for (auto [it, end] = dom.equal_range(note); it != end; ++it) xml::mark_tree(it->second);
 
   auto type = xml::attr(dom, "type");
   if (!type) return make_error(errc::missing_element, "<domain> has no type attribute (valid: kvm, qemu)");
@@ -89,20 +98,26 @@ result<void> read_general(const ptree& dom, domain& d) {
 
   VNUMAD_TRY(features, xml::single_child(dom, "features", "<domain>"));
   if (features)
-    for (const auto& [key, node] : *features)
-      if (!xml::is_meta(key)) {
-        d.features.push_back(key);
-        if (key == "tcg") {
-          VNUMAD_TRY(tb, xml::single_child(node, "tb-cache", "<features><tcg>"));
-          if (tb) {
-            VNUMAD_TRY(bytes, detail::read_scaled(*tb, "<features><tcg><tb-cache>"));
-            if (bytes == 0 || bytes % (1024 * 1024) != 0)
-              return make_error(errc::invalid_value, "<features><tcg><tb-cache>: " + std::to_string(bytes) +
-                                                         " bytes is not a positive whole number of MiB");
-            d.tcg_tb_cache_bytes = bytes;
-          }
+    for (const auto& [key, node] : *features) {
+      if (xml::is_meta(key)) continue;
+      d.features.push_back(key);
+      // acpi and tcg change the command line; apic and pae are what
+      // qemu-system-x86_64 always gives (libvirt passes nothing for them).
+      // Every other feature (hyperv, kvm, smm, vmport, ...) is not acted on
+      // and stays unread, so it is reported.
+      if (key == "acpi" || key == "apic" || key == "pae") xml::mark(node);
+      if (key == "tcg") {
+        xml::mark(node);
+        VNUMAD_TRY(tb, xml::single_child(node, "tb-cache", "<features><tcg>"));
+        if (tb) {
+          VNUMAD_TRY(bytes, detail::read_scaled(*tb, "<features><tcg><tb-cache>"));
+          if (bytes == 0 || bytes % (1024 * 1024) != 0)
+            return make_error(errc::invalid_value, "<features><tcg><tb-cache>: " + std::to_string(bytes) +
+                                                       " bytes is not a positive whole number of MiB");
+          d.tcg_tb_cache_bytes = bytes;
         }
       }
+    }
 
   VNUMAD_TRY(clock, xml::single_child(dom, "clock", "<domain>"));
   if (clock) d.clock_offset = xml::attr(*clock, "offset");
@@ -142,14 +157,17 @@ result<domain> parse_tree(const ptree& doc, std::string_view source, const parse
   domain d;
   d.source_file = std::string(source);
   d.xml = *dom;
+  xml::usage_scope usage;
   auto parsed = [&]() -> result<void> {
     VNUMAD_CHECK(read_general(*dom, d));
     VNUMAD_CHECK(detail::read_memory(*dom, d));
     VNUMAD_CHECK(detail::read_cpus(*dom, d));
     VNUMAD_CHECK(detail::read_vnuma(*dom, d));
+    VNUMAD_CHECK(detail::read_qemu_commandline(*dom, d));
     return {};
   }();
   if (!parsed) return with_source(parsed.error(), source);
+  d.warnings = usage.unused(*dom, "domain");
   if (options.validate) {
     // validate_domain prefixes source_file itself.
     auto valid = validate_domain(d);
@@ -274,6 +292,26 @@ result<domain> parse_domain_string(std::string_view text, std::string_view sourc
   return parse_text(std::string(text), source_name, options);
 }
 
+result<void> check_strict(const domain& d, bool strict) {
+  if (!strict || d.warnings.empty()) return {};
+  std::string list;
+  for (const std::string& w : d.warnings) list += (list.empty() ? "" : "; ") + w;
+  return make_error(errc::unsupported, (d.source_file.empty() ? "<domain " + d.name + ">" : d.source_file) +
+                                           ": vnumad.conf has strict = true, and vnumad does not act on: " + list);
+}
+
+std::vector<std::string> load_notes(const domain& d) {
+  const std::string source = d.source_file.empty() ? "<domain " + d.name + ">" : d.source_file;
+  std::vector<std::string> out;
+  for (const std::string& w : d.warnings) out.push_back(source + ": " + w);
+  if (d.qemu_commandline)
+    out.push_back(source + ": <qemu:commandline> passes " + std::to_string(d.qemu_commandline->args.size()) +
+                  " argument(s) and " + std::to_string(d.qemu_commandline->env.size()) +
+                  " environment variable(s) to QEMU unchecked (unsupported configuration: vnumad cannot vouch "
+                  "for what they do)");
+  return out;
+}
+
 std::string write_domain_xml(const domain& d) {
   ptree dom = d.xml;
   bool from_scratch = dom.empty() && dom.data().empty();
@@ -317,6 +355,7 @@ std::string write_domain_xml(const domain& d) {
     detail::domain_child(dom, "on_reboot").data() = std::string(to_string(d.on_reboot));
     detail::domain_child(dom, "on_crash").data() = std::string(to_string(d.on_crash));
     detail::write_all_devices(detail::domain_child(dom, "devices"), d.devices);
+    detail::write_qemu_commandline(dom, d);
   } else {
     bool has_devices = dom.find("devices") != dom.not_found();
     if (has_devices || d.devices.memballoon_model || !d.devices.memory_devices.empty())

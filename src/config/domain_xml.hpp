@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vnumad::config {
 
@@ -28,6 +29,17 @@ struct parse_options {
 result<domain> parse_domain_file(const std::filesystem::path& path, parse_options options = {});
 result<domain> parse_domain_string(std::string_view xml, std::string_view source_name = "<string>",
                                    parse_options options = {});
+
+// With strict (vnumad.conf `strict = true`): an error (errc::unsupported)
+// listing d.warnings, the parts of the file vnumad would not act on, when
+// there are any. Without: nothing.
+result<void> check_strict(const domain& d, bool strict);
+
+// What to say when the file is loaded, one line each: "FILE: WARNING" for
+// each of d.warnings, and a note when the domain passes options to QEMU
+// through <qemu:commandline>, which vnumad does not check (libvirt taints
+// such a domain).
+std::vector<std::string> load_notes(const domain& d);
 
 // The document, with an XML declaration, 2-space indented. A domain built in
 // memory (empty `xml`) is written complete from the structs.

@@ -48,26 +48,44 @@ result<void> read_vcpus(const ptree& dom, domain& d) {
   return {};
 }
 
+result<void> read_iothreads(const ptree& dom, domain& d) {
+  VNUMAD_TRY(node, xml::single_child(dom, "iothreads", "<domain>"));
+  if (!node) return {};
+  VNUMAD_TRY(n, xml::parse_uint(xml::text(*node), "<iothreads>" + xml::text(*node) + "</iothreads>"));
+  d.iothreads = n;
+  return {};
+}
+
+// <vcpupin vcpu='N' cpuset='...'/> and <iothreadpin iothread='N' cpuset='...'/>.
+result<std::pair<unsigned, id_set>> read_pin(const ptree& v, const std::string& elem, const std::string& id_attr,
+                                             const std::string& example_id) {
+  auto id = xml::attr(v, id_attr);
+  auto set = xml::attr(v, "cpuset");
+  if (!id || !set)
+    return make_error(errc::missing_element, "<" + elem + "> needs both " + id_attr + " and cpuset attributes, e.g. <" +
+                                                 elem + " " + id_attr + "='" + example_id + "' cpuset='0-3'/>");
+  VNUMAD_TRY(n, xml::parse_uint(*id, xml::show_attr(elem, id_attr, *id)));
+  VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name(elem + " " + id_attr + "='" + *id + "'", "cpuset")));
+  return std::pair{n, std::move(cpus)};
+}
+
 result<void> read_cputune(const ptree& dom, domain& d) {
   VNUMAD_TRY(node, xml::single_child(dom, "cputune", "<domain>"));
   if (!node) return {};
   cputune_def t;
   for (const auto& [key, v] : *node) {
     if (key == "vcpupin") {
-      auto vcpu = xml::attr(v, "vcpu");
-      auto set = xml::attr(v, "cpuset");
-      if (!vcpu || !set)
-        return make_error(errc::missing_element, "<vcpupin> needs both vcpu and cpuset attributes, e.g. "
-                                                 "<vcpupin vcpu='0' cpuset='0-3'/>");
-      VNUMAD_TRY(n, xml::parse_uint(*vcpu, xml::show_attr("vcpupin", "vcpu", *vcpu)));
-      VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("vcpupin vcpu='" + *vcpu + "'", "cpuset")));
-      t.vcpupins.push_back({n, cpus});
+      VNUMAD_TRY(pin, read_pin(v, "vcpupin", "vcpu", "0"));
+      t.vcpupins.push_back({pin.first, pin.second});
     } else if (key == "emulatorpin") {
       if (t.emulatorpin) return make_error(errc::duplicate_element, "<emulatorpin> appears more than once in <cputune>");
       auto set = xml::attr(v, "cpuset");
       if (!set) return make_error(errc::missing_element, "<emulatorpin> has no cpuset attribute, e.g. cpuset='0-3'");
       VNUMAD_TRY(cpus, parse_id_set(*set, xml::attr_name("emulatorpin", "cpuset")));
       t.emulatorpin = cpus;
+    } else if (key == "iothreadpin") {
+      VNUMAD_TRY(pin, read_pin(v, "iothreadpin", "iothread", "1"));
+      t.iothreadpins.push_back({pin.first, pin.second});
     }
   }
   d.cputune = t;
@@ -126,14 +144,20 @@ result<void> read_cpu(const ptree& dom, domain& d) {
     VNUMAD_TRY(m, xml::one_of(*mode, "host-passthrough|host-model|maximum|custom", xml::show_attr("cpu", "mode", *mode)));
     cpu.mode = m;
   }
-  if (auto match = xml::attr(*node, "match")) {
+  // match and check ask libvirt to compare the model with the host; vnumad
+  // compares nothing, so only the values that mean exactly that count as
+  // acted on (as does migratable='on', QEMU's default for -cpu host).
+  if (auto match = xml::peek_attr(*node, "match")) {
     VNUMAD_TRY(m, xml::one_of(*match, "minimum|exact|strict", xml::show_attr("cpu", "match", *match)));
     cpu.match = m;
+    if (m == "exact") xml::mark_attr(*node, "match");
   }
-  if (auto check = xml::attr(*node, "check")) {
+  if (auto check = xml::peek_attr(*node, "check")) {
     VNUMAD_TRY(c, xml::one_of(*check, "none|partial|full", xml::show_attr("cpu", "check", *check)));
     cpu.check = c;
+    if (c == "none") xml::mark_attr(*node, "check");
   }
+  if (xml::peek_attr(*node, "migratable") == std::string("on")) xml::mark_attr(*node, "migratable");
   VNUMAD_TRY(model, xml::single_child(*node, "model", "<cpu>"));
   if (model) cpu.model = xml::text(*model);
   VNUMAD_TRY(vendor, xml::single_child(*node, "vendor", "<cpu>"));
@@ -232,6 +256,7 @@ void write_cpu(ptree& dom, const cpu_def& cpu) {
 result<void> read_cpus(const ptree& dom, domain& d) {
   VNUMAD_CHECK(read_vcpu(dom, d));
   VNUMAD_CHECK(read_vcpus(dom, d));
+  VNUMAD_CHECK(read_iothreads(dom, d));
   VNUMAD_CHECK(read_cputune(dom, d));
   VNUMAD_CHECK(read_cpu(dom, d));
   return {};
@@ -267,7 +292,15 @@ void write_cpus(ptree& dom, const domain& d) {
       xml::set_attr(xml::child(tune, "emulatorpin"), "cpuset", format_id_set(*d.cputune->emulatorpin));
     else
       xml::erase_children(tune, "emulatorpin");
+    sync_list(tune, "iothreadpin", d.cputune->iothreadpins, [](const iothreadpin& p, ptree& node) {
+      xml::set_attr(node, "iothread", std::to_string(p.iothread));
+      xml::set_attr(node, "cpuset", format_id_set(p.cpuset));
+    });
   }
+  if (d.iothreads)
+    domain_child(dom, "iothreads").data() = std::to_string(d.iothreads);
+  else
+    xml::erase_children(dom, "iothreads");
   write_cpu(dom, d.cpu);
 }
 

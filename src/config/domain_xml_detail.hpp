@@ -19,6 +19,7 @@ result<void> read_cpus(const ptree& dom, domain& d);       // vcpu, vcpus, cputu
 result<void> read_memory(const ptree& dom, domain& d);     // memory*, numatune, memoryBacking
 result<void> read_vnuma(const ptree& dom, domain& d);
 result<void> read_devices(const ptree& devices, devices_def& out);
+result<void> read_qemu_commandline(const ptree& dom, domain& d);  // <qemu:commandline>
 
 // Shared reader helpers.
 result<std::uint64_t> read_scaled(const ptree& node, std::string_view elem);  // text + unit attribute
@@ -31,6 +32,7 @@ void write_memory(ptree& dom, const domain& d);
 void write_vnuma(ptree& dom, const domain& d);
 void write_owned_devices(ptree& devices, const devices_def& dev);
 void write_all_devices(ptree& devices, const devices_def& dev);
+void write_qemu_commandline(ptree& dom, const domain& d);  // with its xmlns:qemu
 
 // The element `name` directly under <domain>, created at libvirt's usual place
 // when absent.

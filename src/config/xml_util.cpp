@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
+#include <set>
+#include <utility>
 
 namespace vnumad::config::xml {
 namespace {
@@ -19,21 +21,119 @@ std::string attr_path(std::string_view name) { return std::string(attr_key) + ".
 
 }  // namespace
 
-bool is_meta(const std::string& key) { return !key.empty() && key.front() == '<'; }
+struct usage_scope::state {
+  std::set<const ptree*> elements;
+  std::set<std::pair<const ptree*, std::string>> attributes;
+};
 
-std::optional<std::string> attr(const ptree& node, std::string_view name) {
+namespace {
+
+// One parse runs on one thread from start to end (no co_await inside), so
+// the current scope is per thread.
+thread_local usage_scope::state* current = nullptr;
+
+std::string shown_attrs(const ptree& node) {
+  std::string out;
+  if (auto a = node.get_child_optional(attr_key))
+    for (const auto& [name, value] : *a) out += " " + name + "='" + value.data() + "'";
+  return out;
+}
+
+bool is_namespace_declaration(const std::string& name) { return name == "xmlns" || name.rfind("xmlns:", 0) == 0; }
+
+void collect_unused(const usage_scope::state& s, const ptree& node, const std::string& path,
+                    std::vector<std::string>& out) {
+  if (auto a = node.get_child_optional(attr_key))
+    for (const auto& [name, value] : *a)
+      if (!is_namespace_declaration(name) && !s.attributes.count({&node, name}))
+        out.push_back(path.substr(0, path.size() - 1) + " " + name + "='" + value.data() +
+                      "'>: attribute not supported, ignored");
+  for (const auto& [key, child] : node) {
+    if (is_meta(key)) continue;
+    if (!s.elements.count(&child)) {
+      out.push_back(path + "<" + key + shown_attrs(child) + ">: not supported, ignored");
+      continue;
+    }
+    collect_unused(s, child, path + "<" + key + ">", out);
+  }
+}
+
+}  // namespace
+
+usage_scope::usage_scope() : state_(new state), outer_(current) { current = state_; }
+
+usage_scope::~usage_scope() {
+  current = outer_;
+  delete state_;
+}
+
+std::vector<std::string> usage_scope::unused(const ptree& root, std::string_view root_name) const {
+  std::vector<std::string> out;
+  collect_unused(*state_, root, "<" + std::string(root_name) + ">", out);
+  // The root's own name is implied: messages start at its children.
+  const std::string prefix = "<" + std::string(root_name) + ">";
+  for (auto& w : out)
+    if (w.rfind(prefix + "<", 0) == 0) w.erase(0, prefix.size());
+  return out;
+}
+
+void mark(const ptree& node) {
+  if (current) current->elements.insert(&node);
+}
+
+void mark_attr(const ptree& node, std::string_view name) {
+  if (!current) return;
+  current->elements.insert(&node);
+  current->attributes.insert({&node, std::string(name)});
+}
+
+void mark_tree(const ptree& node) {
+  if (!current) return;
+  current->elements.insert(&node);
+  for (const auto& [key, child] : node) {
+    if (key == attr_key)
+      for (const auto& a : child) current->attributes.insert({&node, a.first});
+    else if (!is_meta(key))
+      mark_tree(child);
+  }
+}
+
+std::optional<std::string> peek_attr(const ptree& node, std::string_view name) {
   auto v = node.get_optional<std::string>(ptree::path_type(attr_path(name), '.'));
   if (!v) return std::nullopt;
   return *v;
 }
 
-std::string text(const ptree& node) { return std::string(trim(node.data())); }
+const ptree* find(const ptree& node, std::string_view child) {
+  auto it = node.find(std::string(child));
+  if (it == node.not_found()) return nullptr;
+  mark(it->second);
+  return &it->second;
+}
 
-std::size_t count(const ptree& node, std::string_view child) { return node.count(std::string(child)); }
+bool is_meta(const std::string& key) { return !key.empty() && key.front() == '<'; }
+
+std::optional<std::string> attr(const ptree& node, std::string_view name) {
+  mark_attr(node, name);
+  return peek_attr(node, name);
+}
+
+std::string text(const ptree& node) {
+  mark(node);
+  return std::string(trim(node.data()));
+}
+
+std::size_t count(const ptree& node, std::string_view child) {
+  auto range = node.equal_range(std::string(child));
+  std::size_t n = 0;
+  for (auto it = range.first; it != range.second; ++it, ++n) mark(it->second);
+  return n;
+}
 
 result<const ptree*> single_child(const ptree& node, std::string_view child, std::string_view where) {
   auto range = node.equal_range(std::string(child));
   if (range.first == range.second) return static_cast<const ptree*>(nullptr);
+  mark(range.first->second);
   auto second = range.first;
   if (++second != range.second)
     return make_error(errc::duplicate_element, "<" + std::string(child) + "> appears more than once in " +

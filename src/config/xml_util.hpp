@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Unwraps a result<T> into `var` or returns its error from the enclosing function.
 #define VNUMAD_TRY(var, expr)                      \
@@ -35,9 +36,47 @@ inline constexpr const char* comment_key = "<xmlcomment>";
 // True for "<xmlattr>", "<xmlcomment>", "<xmltext>": ptree bookkeeping, not elements.
 bool is_meta(const std::string& key);
 
+// Reader side. What these return counts as read by the parser (see
+// usage_scope): the element, and the attribute asked for.
 std::optional<std::string> attr(const ptree& node, std::string_view name);
 std::string text(const ptree& node);  // trimmed element text
 std::size_t count(const ptree& node, std::string_view child);
+// The first child of that name, or nullptr.
+const ptree* find(const ptree& node, std::string_view child);
+// An attribute looked at to decide whether vnumad acts on the element, not
+// counted as read (e.g. <input bus='usb'>, which vnumad does not create).
+std::optional<std::string> peek_attr(const ptree& node, std::string_view name);
+// Counts an element, or one attribute of it, as read.
+void mark(const ptree& node);
+void mark_attr(const ptree& node, std::string_view name);
+// Counts an element with everything in it as read (<metadata>, kept whole).
+void mark_tree(const ptree& node);
+
+// While a usage_scope lives (one parse, on this thread), the reader helpers
+// above record what they were asked for. What the parser never asked for is
+// what vnumad does not act on: unused() names each such element and
+// attribute, so the list of what is supported is the parser itself and
+// cannot drift from it. Reads outside a scope (writers, tests) record nothing.
+class usage_scope {
+ public:
+  usage_scope();
+  ~usage_scope();
+  usage_scope(const usage_scope&) = delete;
+  usage_scope& operator=(const usage_scope&) = delete;
+
+  // "<devices><sound model='ich9'>: not supported, ignored" for each element
+  // under `root` (named `root_name`) that was not read, and
+  // "<devices><disk><driver io='native'>: attribute not supported, ignored"
+  // for each attribute of a read element; namespace declarations (xmlns)
+  // are not settings and never count.
+  std::vector<std::string> unused(const ptree& root, std::string_view root_name) const;
+
+  struct state;
+
+ private:
+  state* state_;
+  state* outer_;
+};
 
 // Returns the only child of that name, nullptr when absent, or duplicate_element
 // when it occurs twice (`where` names the parent in the message).

@@ -50,6 +50,7 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
   bool acpi = false;
   for (const auto& f : d.features) acpi = acpi || f == "acpi";
   std::string m = machine + ",usb=off,dump-guest-core=off";
+  if (d.memory_backing && d.memory_backing->nosharepages) m += ",mem-merge=off";  // libvirt's order
   if (memory->pc_ram_backend) m += ",memory-backend=pc.ram";
   if (memory->nvdimm) m += ",nvdimm=on";
   m += acpi ? ",acpi=on" : ",acpi=off";
@@ -83,6 +84,9 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
   // libvirt puts pc.ram right after -m, the cells after -smp.
   if (memory->pc_ram_backend) detail::flush(memory->guest_ram, *pci, argv);
   argv.insert(argv.end(), {"-overcommit", locked ? "mem-lock=on" : "mem-lock=off", "-smp", *smp});
+  argv_list iothreads;
+  detail::add_iothreads(d, iothreads);
+  detail::flush(iothreads, *pci, argv);
   if (!memory->pc_ram_backend) detail::flush(memory->guest_ram, *pci, argv);
 
   if (d.uuid) {
@@ -133,6 +137,9 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
                            std::string("on,obsolete=deny,elevateprivileges=deny,spawn=") +
                                (helper ? "allow" : "deny") + ",resourcecontrol=deny",
                            "-msg", "timestamp=on"});
+  auto passthrough = detail::passthrough_args(d);
+  if (!passthrough) return passthrough.error();
+  argv.insert(argv.end(), passthrough->begin(), passthrough->end());
   return argv;
 }
 

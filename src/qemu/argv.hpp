@@ -20,6 +20,8 @@
 //  - huge page backends use the hugetlbfs mount itself as mem-path (QEMU
 //    creates and unlinks its file there), other file backends use
 //    <state_dir>/<backend id>;
+//  - <qemu:commandline> arguments come last, as written, except the options
+//    vnumad sets itself to supervise and confine QEMU (argv_passthrough.cpp);
 //  - no -run-with user=: vnumad starts QEMU as its runas user already
 //    (qemu/qemu_user.hpp says why), and passes chardev log files as fds
 //    (qemu/file_access.hpp).

@@ -198,6 +198,7 @@ result<void> plan_devices(const config::domain& d, const host_facts& host, pci_a
       if (!placed) return placed.error();
       at = *placed;
       dev["driver"] = "virtio-blk-pci";
+      if (disk.iothread) dev["iothread"] = "iothread" + std::to_string(*disk.iothread);
       alias = "virtio-disk" + std::to_string(i);
     } else if (disk.bus == "sata") {
       dev["driver"] = cdrom ? "ide-cd" : "ide-hd";

@@ -6,48 +6,6 @@
 #include <set>
 
 namespace vnumad::qemu::detail {
-namespace {
-
-// The virtio-mem PCI address and dynamicMemslots were added to the model
-// after the parser was written; until the parser fills them, read them from
-// the kept XML tree (the index-th <memory> under <devices>).
-struct virtio_mem_extras {
-  std::optional<config::pci_address> pci;
-  std::optional<bool> dynamic_memslots;
-};
-
-virtio_mem_extras xml_extras(const config::domain& d, std::size_t index) {
-  virtio_mem_extras out;
-  auto devices = d.xml.get_child_optional("devices");
-  if (!devices) return out;
-  std::size_t n = 0;
-  for (const auto& [key, node] : *devices) {
-    if (key != "memory" || n++ != index) continue;
-    auto number = [](const boost::optional<std::string>& v) -> unsigned {
-      if (!v) return 0;
-      try {
-        return static_cast<unsigned>(std::stoul(*v, nullptr, 0));
-      } catch (...) {
-        return 0;
-      }
-    };
-    if (auto a = node.get_child_optional("address"); a && a->get_optional<std::string>("<xmlattr>.type") == std::string("pci")) {
-      config::pci_address p;
-      p.domain = number(a->get_optional<std::string>("<xmlattr>.domain"));
-      p.bus = number(a->get_optional<std::string>("<xmlattr>.bus"));
-      p.slot = number(a->get_optional<std::string>("<xmlattr>.slot"));
-      p.function = number(a->get_optional<std::string>("<xmlattr>.function"));
-      p.multifunction = a->get_optional<std::string>("<xmlattr>.multifunction") == std::string("on");
-      out.pci = p;
-    }
-    if (auto v = node.get_optional<std::string>("target.<xmlattr>.dynamicMemslots"))
-      out.dynamic_memslots = *v == "yes";
-    break;
-  }
-  return out;
-}
-
-}  // namespace
 
 // The backend settings every memory device of guest cell `m.target_node`
 // shares: the cell's access and page size, the device's or the cell's
@@ -163,8 +121,7 @@ result<void> plan_memory_devices(const config::domain& d, const memory_builder& 
       auto o = b.backend(*r, &prealloc);
       if (!o) return o.error();
       plan.devices.add_json("-object", *o);
-      auto extras = xml_extras(d, i);
-      auto placed = pci.place_endpoint(m.pci ? m.pci : extras.pci, what);
+      auto placed = pci.place_endpoint(m.pci, what);
       if (!placed) return placed.error();
       boost::json::object dev;
       dev["driver"] = "virtio-mem-pci";
@@ -174,7 +131,7 @@ result<void> plan_memory_devices(const config::domain& d, const memory_builder& 
       dev["memdev"] = r->id;
       if (prealloc) dev["prealloc"] = true;
       if (m.target_address_base) dev["memaddr"] = *m.target_address_base;
-      if (m.target_dynamic_memslots.value_or(extras.dynamic_memslots.value_or(false))) dev["dynamic-memslots"] = true;
+      if (m.target_dynamic_memslots.value_or(false)) dev["dynamic-memslots"] = true;
       dev["id"] = id;
       plan.devices.add_device(std::move(dev), *placed);
     } else {

@@ -58,6 +58,12 @@ result<void> plan_devices(const config::domain& d, const host_facts& host, pci_a
 // serial's path becoming its logfile.
 result<void> plan_serials(const config::domain& d, const std::string& console_socket, argv_list& out);
 
+// -object iothread,id=iothreadN for N in 1..<iothreads>.
+void add_iothreads(const config::domain& d, argv_list& out);
+// The <qemu:commandline> arguments, refusing those vnumad sets itself
+// (argv_passthrough.cpp says which and why).
+result<std::vector<std::string>> passthrough_args(const config::domain& d);
+
 // Writes the items, resolving -device PCI placement.
 void flush(const argv_list& list, const pci_allocator& pci, std::vector<std::string>& argv);
 

@@ -1,5 +1,7 @@
 #include "qemu/process.hpp"
 
+#include "qemu/environment.hpp"
+
 #include "config/path_trust.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -121,6 +123,7 @@ struct child_plan {
   const rlimit* memlock = nullptr;        // set when the current limit is too low
   const std::vector<int>* inherit_fds = nullptr;
   const qemu_credentials* run_as = nullptr;
+  char* const* envp = environ;
   int hold_read = -1;                     // set: wait for the parent's byte (before_exec)
   int hold_write = -1;
 };
@@ -174,7 +177,7 @@ struct child_plan {
     if (::setgid(plan.run_as->gid) != 0) fail(step_setgid);
     if (::setuid(plan.run_as->uid) != 0) fail(step_setuid);
   }
-  ::execve(binary, argv, environ);
+  ::execve(binary, argv, plan.envp);
   fail(step_exec);
   ::_exit(127);  // fail() does not return; this tells the compiler
 }
@@ -268,6 +271,13 @@ result<process> process::spawn(asio::any_io_executor executor, const spawn_optio
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+
+  // Built here: the child may not allocate.
+  std::vector<std::string> env_entries = merged_environment(environ, options.env);
+  std::vector<char*> envp;
+  for (auto& e : env_entries) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  if (!options.env.empty()) plan.envp = envp.data();
 
   unique_fd hold_read, hold_write;
   if (options.before_exec) {

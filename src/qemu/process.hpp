@@ -57,6 +57,9 @@ struct spawn_options {
   std::optional<qemu_credentials> run_as;
   // Open fds (above 2) QEMU inherits, for -add-fd; all others are closed on exec.
   std::vector<int> inherit_fds;
+  // "NAME=value" entries added to the environment QEMU inherits, replacing a
+  // variable of the same name (<qemu:commandline><qemu:env>).
+  std::vector<std::string> env;
 };
 
 class process {

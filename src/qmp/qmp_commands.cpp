@@ -157,6 +157,24 @@ result<std::vector<cpu_info>> decode_cpus_fast(const json::value& reply) {
   return cpus;
 }
 
+qmp_command query_iothreads() { return simple("query-iothreads"); }
+
+result<std::vector<iothread_info>> decode_iothreads(const json::value& reply) {
+  const std::string where = "query-iothreads";
+  auto array = as_array(reply, where);
+  if (!array) return array.error();
+  std::vector<iothread_info> out;
+  for (const json::value& item : **array) {
+    if (!item.is_object()) return bad_reply(where, "entry is not an object: " + json::serialize(item));
+    auto id = req_string(item.as_object(), "id", where);
+    auto thread = req_int(item.as_object(), "thread-id", where);
+    if (!id) return id.error();
+    if (!thread) return thread.error();
+    out.push_back(iothread_info{std::move(*id), *thread});
+  }
+  return out;
+}
+
 qmp_command device_del(const std::string& id) { return qmp_command{"device_del", json::object{{"id", id}}}; }
 
 qmp_command object_add_memory_backend_ram(const std::string& id, std::uint64_t size_bytes,

@@ -87,6 +87,14 @@ qmp_command device_add_cpu(const std::string& type, const std::string& id, const
 qmp_command query_cpus_fast();
 result<std::vector<cpu_info>> decode_cpus_fast(const boost::json::value& reply);
 
+// query-iothreads: each iothread object's id ("iothread1") and host thread.
+struct iothread_info {
+  std::string id;
+  std::int64_t thread_id = 0;
+};
+qmp_command query_iothreads();
+result<std::vector<iothread_info>> decode_iothreads(const boost::json::value& reply);
+
 qmp_command device_del(const std::string& id);
 
 // object-add memory-backend-ram, bound to host nodes when `host_nodes` is not

@@ -310,6 +310,7 @@ awaitable<void> daemon::on_file_changed(fs::path file, bool start_if_inactive) {
     co_return;
   }
   const std::string name = parsed->name;
+  for (const auto& line : config::load_notes(*parsed)) log_guest(log_level::warning, name, line);
   // A file that used to define another guest: that guest is gone from the dir.
   if (auto owner = file_owner_.find(file); owner != file_owner_.end() && owner->second != name) {
     co_await on_file_removed(file);

@@ -3,6 +3,7 @@
 #include "reactor/guest.hpp"
 
 #include "config/domain_xml.hpp"
+#include "qemu/environment.hpp"
 #include "qemu/argv.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/vcpu_slots.hpp"
@@ -182,6 +183,7 @@ awaitable<result<void>> guest::run_start_pipeline() {
     spawn.before_exec = [this, &guest_nodes](pid_t leader) { return enter_machine_scope(leader, guest_nodes); };
   spawn.run_as = launch->run_as;
   spawn.memlock_bytes = launch->memlock_bytes;
+  spawn.env = qemu::passthrough_env(launch->files.argv_domain);  // <qemu:commandline><qemu:env>
   for (const auto& fd : launch->files.fds) spawn.inherit_fds.push_back(fd.get());
   auto proc = qemu::process::spawn(ctx_.io.get_executor(), spawn);
   launch->files.fds.clear();  // QEMU has its copies

@@ -4,6 +4,7 @@
 #include "reactor/guest.hpp"
 
 #include "qemu/vcpu_slots.hpp"
+#include "reactor/iothread_pinning.hpp"
 #include "qmp/qmp_commands.hpp"
 #include "reactor/logging.hpp"
 #include "vnuma/clear_of_dedicated.hpp"
@@ -35,7 +36,11 @@ awaitable<result<void>> guest::refresh_vcpu_threads() {
 
 awaitable<result<void>> guest::pin_all() {
   if (auto refreshed = co_await refresh_vcpu_threads(); !refreshed) co_return refreshed.error();
-  co_return apply_pins();
+  if (auto pinned = apply_pins(); !pinned) co_return pinned.error();
+  // After the emulator's pin, which leaves threads in iothread groups alone.
+  if (qmp_ && cgroup_ && placement())
+    co_return co_await pin_iothreads(*qmp_, *cgroup_, running_, *placement(), ctx_.host.all_cpus());
+  co_return result<void>{};
 }
 
 result<void> guest::apply_pins() {

@@ -11,6 +11,7 @@ result<config::domain> read_trusted_definition(const std::filesystem::path& file
   auto parsed = config::parse_domain_file(file);
   if (!parsed) return parsed;
   if (auto valid = config::validate_domain(*parsed); !valid) return valid.error();
+  if (auto strict = config::check_strict(*parsed, cfg.strict); !strict) return strict.error();
   if (parsed->devices.emulator)
     if (auto allowed = config::check_emulator(*parsed->devices.emulator, cfg); !allowed)
       return make_error(allowed.error().code, file.string() + ": " + allowed.error().message);

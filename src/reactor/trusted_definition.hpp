@@ -2,7 +2,8 @@
 // the file and its directories are root's alone (config/path_trust.hpp), it
 // parses and validates within the size and depth limits
 // (config/xml_limits.hpp), and its <emulator> is an allowed one
-// (vnumad.conf `emulators`).
+// (vnumad.conf `emulators`); with vnumad.conf `strict = true`, nothing in it
+// is left unacted on (domain::warnings).
 #pragma once
 
 #include "config/daemon_config.hpp"

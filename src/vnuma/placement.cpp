@@ -200,4 +200,9 @@ thread_pin emulator_pin(const placement& p, const id_set& all_host_cpus) {
   return {p.emulator_cpus.empty() ? all_host_cpus : p.emulator_cpus, guest_memory_nodes(p)};
 }
 
+thread_pin iothread_pin(const placement& p, const std::optional<id_set>& iothreadpin, const id_set& all_host_cpus) {
+  if (iothreadpin) return {*iothreadpin, guest_memory_nodes(p)};
+  return emulator_pin(p, all_host_cpus);
+}
+
 }  // namespace vnumad::vnuma

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <optional>
 #include <vector>
 
 namespace vnumad::vnuma {
@@ -88,5 +89,10 @@ thread_pin vcpu_pin(const placement& p, unsigned vcpu, const id_set& all_host_cp
 // The emulator's pin: the placement's emulator CPUs (all host CPUs when
 // unset) and the guest's whole nodeset.
 thread_pin emulator_pin(const placement& p, const id_set& all_host_cpus);
+
+// An iothread's pin: its <iothreadpin> cpuset when the domain gives one, else
+// the emulator's CPUs (the guest's own nodes, as libvirt's numatune default
+// places iothreads); the guest's whole nodeset as mems either way.
+thread_pin iothread_pin(const placement& p, const std::optional<id_set>& iothreadpin, const id_set& all_host_cpus);
 
 }  // namespace vnumad::vnuma
