@@ -8,7 +8,7 @@
 
 # The daemon verbs: those of vnumactl's table (src/reactor/verbs.cpp;
 # tests/reactor/verbs_test.cpp checks that this list is that table's).
-_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown events"
+_vnumactl_daemon_verbs="list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy suspend resume reboot restart reload host-shutdown console events"
 # Options every daemon command takes, before or after the command word.
 _vnumactl_daemon_options="--connect -c --socket --readonly -r --json --help"
 _vnumactl_offline_verbs="expand argv plan capabilities"
@@ -24,6 +24,7 @@ _vnumactl_options() {
         shutdown | restart) echo "$_vnumactl_daemon_options --timeout" ;;
         attach-memory) echo "$_vnumactl_daemon_options --cell --size" ;;
         events) echo "$_vnumactl_daemon_options --domain" ;;
+        console) echo "--connect -c --socket --readonly -r --force --escape --help" ;;
         *) echo "$_vnumactl_daemon_options" ;;
     esac
 }
@@ -31,7 +32,7 @@ _vnumactl_options() {
 # Options that take a value (the next word is that value, not a positional).
 _vnumactl_takes_value() {
     case $1 in
-        --socket | --connect | -c | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms | --domain) return 0 ;;
+        --socket | --connect | -c | --topology | --config | --reserved-cpus | --reserved-memory | --state-dir | --qmp | --cell | --size | --timeout | --timeout-ms | --domain | --escape) return 0 ;;
     esac
     return 1
 }
@@ -136,6 +137,10 @@ _vnumactl() {
             COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket" "$readonly")" -- "$cur"))
             return 0
             ;;
+        --escape)
+            COMPREPLY=($(compgen -W "'^]' '^A' none" -- "$cur"))
+            return 0
+            ;;
     esac
 
     if [[ $cur == -* ]]; then
@@ -159,7 +164,7 @@ _vnumactl() {
         dominfo | domxml | restart | events)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests all "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
-        vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot)
+        vcpuinfo | numastat | vcpupin | setvcpus | attach-memory | detach-memory | shutdown | destroy | suspend | reboot | console)
             ((npos == 0)) && COMPREPLY=($(compgen -W "$(_vnumactl_guests running "$prog" "$socket" "$readonly")" -- "$cur"))
             ;;
     esac

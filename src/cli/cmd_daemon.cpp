@@ -1,6 +1,7 @@
 // vnumactl's commands that ask the running daemon, over its control socket:
 // one per verb of the daemon's table (reactor/verbs.hpp), whose row gives the
 // command its arguments (positional words and options), usage and help.
+#include "cli/cmd_console.hpp"
 #include "cli/commands.hpp"
 #include "cli/daemon_output.hpp"
 #include "cli/daemon_socket.hpp"
@@ -32,7 +33,14 @@ result<std::uint64_t> number_arg(const std::string& option, const std::string& v
   return n;
 }
 
-std::string option_text(const arg_spec& a) { return "--" + std::string(a.option) + " " + std::string(a.value_name); }
+std::string option_text(const arg_spec& a) {
+  if (a.kind == reactor::arg_kind::boolean) return "--" + std::string(a.option);
+  return "--" + std::string(a.option) + " " + std::string(a.value_name);
+}
+
+// A stream verb's client is its own command (console: cmd_console.cpp); it
+// prints no JSON reply.
+bool is_console(const reactor::verb& v) { return v.opens_stream != nullptr; }
 
 std::string usage_of(const reactor::verb& v) {
   std::string usage = "vnumactl " + std::string(v.name);
@@ -40,7 +48,7 @@ std::string usage_of(const reactor::verb& v) {
     const std::string shown = a.positional ? std::string(a.value_name) : option_text(a);
     usage += a.required ? " " + shown : " [" + shown + "]";
   }
-  return usage + " [-c PATH | -r] [--json]";
+  return usage + (is_console(v) ? " [--escape ^X] [-c PATH | -r]" : " [-c PATH | -r] [--json]");
 }
 
 command_help help_of(const reactor::verb& v) {
@@ -71,7 +79,9 @@ int run_verb(const reactor::verb& verb, const std::vector<std::string>& args, co
   std::vector<positional_arg> positionals;
   for (const auto& a : verb.args) {
     if (a.positional) positionals.push_back({std::string(a.key), std::string(a.value_name), false});
-    if (!a.option.empty())
+    if (a.kind == reactor::arg_kind::boolean)
+      options.add_options()(std::string(a.option).c_str(), po::bool_switch(), std::string(a.help).c_str());
+    else if (!a.option.empty())
       options.add_options()(std::string(a.option).c_str(),
                             po::value<std::string>()->value_name(std::string(a.value_name)), std::string(a.help).c_str());
   }
@@ -80,13 +90,17 @@ int run_verb(const reactor::verb& verb, const std::vector<std::string>& args, co
        "the control socket (default: $VNUMAD_SOCKET, else vnumad.conf's socket)")
       ("socket", po::value<std::string>()->value_name("PATH"), "the same as --connect")
       ("readonly,r", po::bool_switch(),
-       "the read-only socket (vnumad.conf's readonly_socket, else /run/vnumad/vnumad-ro.sock)")
-      ("json", po::bool_switch(), "print the JSON reply; an error as {\"error\":{\"code\",\"message\"}}");
+       "the read-only socket (vnumad.conf's readonly_socket, else /run/vnumad/vnumad-ro.sock)");
+  if (is_console(verb))
+    options.add_options()("escape", po::value<std::string>()->value_name("^X")->default_value("^]"),
+                          "the key that ends the session (^X, one character, or none)");
+  else
+    options.add_options()("json", po::bool_switch(), "print the JSON reply; an error as {\"error\":{\"code\",\"message\"}}");
   int exit = exit_ok;
   auto parsed = parse_args(args, options, positionals, help_of(verb), io, exit);
   if (!parsed) return exit;
   const auto& vm = parsed->vm;
-  const bool json_out = vm["json"].as<bool>();
+  const bool json_out = vm.count("json") && vm["json"].as<bool>();
   auto fail = [&](const error& e) {
     if (!json_out) return report(io, e);
     io.out << json_error(e) << "\n";
@@ -95,6 +109,10 @@ int run_verb(const reactor::verb& verb, const std::vector<std::string>& args, co
 
   json::object request_args;
   for (const auto& a : verb.args) {
+    if (a.kind == reactor::arg_kind::boolean) {
+      if (vm[std::string(a.option)].as<bool>()) request_args[a.key] = true;
+      continue;
+    }
     auto value = given(vm, a);
     if (!value) {
       io.err << "vnumactl: " << value.error().message << "\nUsage: " << usage_of(verb) << "\n(see --help)\n";
@@ -119,10 +137,19 @@ int run_verb(const reactor::verb& verb, const std::vector<std::string>& args, co
         return fail(make_error(errc::invalid_value, "--connect and --socket name different sockets: give one"));
       connect = vm[option].as<std::string>();
     }
+  std::optional<char> escape;
+  if (is_console(verb)) {
+    auto parsed_escape = parse_escape(vm["escape"].as<std::string>());
+    if (!parsed_escape) return fail(parsed_escape.error());
+    escape = *parsed_escape;
+  }
   auto socket = choose_socket(connect, vm["readonly"].as<bool>());
   if (!socket) return fail(socket.error());
   reactor::control_client client;
   if (auto connected = client.connect(*socket); !connected) return fail(connected.error());
+  if (is_console(verb))
+    return run_console(client, std::string(request_args.at("name").as_string()), request_args, escape,
+                       vm["escape"].as<std::string>(), io);
   auto reply = client.call(std::string(verb.name), request_args, std::chrono::minutes(10));
   if (!reply) return fail(reply.error());
   if (verb.streams_events) {

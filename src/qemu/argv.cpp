@@ -38,7 +38,7 @@ result<std::vector<std::string>> build(const config::domain& d, const host_facts
   if (!memory) return memory.error();
   argv_list controllers, devices;
   if (auto ok = detail::plan_controllers(d, *pci, controllers); !ok) return ok.error();
-  if (auto ok = detail::plan_devices(d, *pci, devices); !ok) return ok.error();
+  if (auto ok = detail::plan_devices(d, host, *pci, devices); !ok) return ok.error();
   // Root ports the allocator added for endpoints without an address.
   for (const auto& port : pci->auto_root_ports())
     controllers.add_device({{"driver", "pcie-root-port"},

@@ -52,6 +52,9 @@ struct host_facts {
   std::map<std::uint64_t, std::string> hugetlbfs_mounts;  // page size bytes -> mount path
   std::uint64_t default_hugepage_bytes = 2 * 1024 * 1024;
   std::string qmp_socket_path;                             // required
+  // Serial port 0 (pty or file) becomes a socket chardev here, which the
+  // daemon connects to for `vnumactl console`; empty: a plain pty or file.
+  std::string console_socket_path;
   std::string state_dir;                                   // per-guest dir for memory-backend-file paths
 };
 

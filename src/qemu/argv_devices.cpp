@@ -1,6 +1,6 @@
 // Controllers and devices: PCI topology (root ports, expander buses with
 // their NUMA node, bridges), USB, disks (-blockdev + device), NICs (-netdev +
-// device), serial ports, balloon.
+// device), balloon; serial ports in argv_serial.cpp.
 #include "qemu/argv_parts.hpp"
 #include "qemu/qemu_option.hpp"
 
@@ -149,7 +149,7 @@ result<void> plan_controllers(const config::domain& d, pci_allocator& pci, argv_
   return {};
 }
 
-result<void> plan_devices(const config::domain& d, pci_allocator& pci, argv_list& out) {
+result<void> plan_devices(const config::domain& d, const host_facts& host, pci_allocator& pci, argv_list& out) {
   // Boot order: the first device of each <boot dev> kind gets bootindex 1, 2...
   auto boot_index = [&](std::string_view kind) -> std::optional<unsigned> {
     for (std::size_t i = 0; i < d.os.boot_devs.size(); ++i)
@@ -263,47 +263,7 @@ result<void> plan_devices(const config::domain& d, pci_allocator& pci, argv_list
     out.add_device(std::move(dev), *at);
   }
 
-  // A <console type='pty'><target type='serial'> is libvirt's second view of
-  // serial port 0; it only needs a device when there is no <serial>.
-  std::vector<config::chardev_def> serials = d.devices.serials;
-  for (const auto& c : d.devices.consoles) {
-    std::string t = c.target_type.value_or("serial");
-    if (t == "serial") {
-      if (serials.empty()) serials.push_back(c);
-    } else {
-      return make_error(errc::unsupported, "<console><target type='" + t + "'>: only serial consoles are supported");
-    }
-  }
-  for (std::size_t i = 0; i < serials.size(); ++i) {
-    const auto& s = serials[i];
-    std::string what = "<serial type='" + s.type + "'> #" + std::to_string(i + 1);
-    std::string id = "charserial" + std::to_string(i);
-    std::string chardev;
-    if (s.type == "pty") {
-      chardev = "pty,id=" + id;
-    } else if (s.type == "null") {
-      chardev = "null,id=" + id;
-    } else if (s.type == "file" || s.type == "unix") {
-      if (!s.path) return make_error(errc::missing_element, what + ": <source path> is required");
-      auto path = option_value(*s.path, what + "<source path>");
-      if (!path) return path.error();
-      if (s.type == "file")
-        chardev = "file,id=" + id + ",path=" + *path;
-      else
-        chardev = "socket,id=" + id + ",path=" + *path +
-                  (s.mode.value_or("bind") == "bind" ? ",server=on,wait=off" : ",server=off");
-    } else {
-      return make_error(errc::unsupported, what + ": serial type '" + s.type + "' (use pty, file, unix or null)");
-    }
-    std::string target = s.target_type.value_or("isa-serial");
-    if (target != "isa-serial" && target != "serial")
-      return make_error(errc::unsupported, what + "<target type='" + target + "'>: only isa-serial is supported");
-    out.add("-chardev", chardev);
-    out.add_device({{"driver", "isa-serial"},
-                    {"chardev", id},
-                    {"id", "serial" + std::to_string(i)},
-                    {"index", s.target_port.value_or(static_cast<unsigned>(i))}});
-  }
+  if (auto ok = plan_serials(d, host.console_socket_path, out); !ok) return ok.error();
 
   std::string balloon = d.devices.memballoon_model.value_or("virtio");
   if (balloon == "virtio") {

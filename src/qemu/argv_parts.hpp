@@ -52,7 +52,11 @@ result<std::string> smp_value(const config::domain& d);
 
 // Controllers, disks, interfaces, serial ports, balloon.
 result<void> plan_controllers(const config::domain& d, pci_allocator& pci, argv_list& out);
-result<void> plan_devices(const config::domain& d, pci_allocator& pci, argv_list& out);
+result<void> plan_devices(const config::domain& d, const host_facts& host, pci_allocator& pci, argv_list& out);
+// The serial ports (argv_serial.cpp). With a console socket, serial port 0
+// of type pty or file is a socket chardev there (vnumactl console), a file
+// serial's path becoming its logfile.
+result<void> plan_serials(const config::domain& d, const std::string& console_socket, argv_list& out);
 
 // -object iothread,id=iothreadN for N in 1..<iothreads>.
 void add_iothreads(const config::domain& d, argv_list& out);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 namespace vnumad::reactor {
 
@@ -24,6 +25,10 @@ class control_client {
   // An error reply becomes an error whose code is the daemon's.
   result<boost::json::value> call(const std::string& op, const boost::json::object& args,
                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // After a stream verb's call (console): the socket, and the bytes already
+  // read past the reply, which belong to the stream.
+  int native_handle() const { return fd_; }
+  std::string take_buffered() { return std::exchange(buffer_, {}); }
   // After call("events"), the next event line; timeout <0 waits forever.
   result<boost::json::object> next_event(std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 

@@ -22,6 +22,8 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, co
   if (!v) co_return make_error(errc::invalid_value, "unknown op \"" + request.op + "\" (valid: " + verb_names() + ")");
   if (v->access == access_level::read_write && peer.access == access_level::read_only)
     co_return make_error(errc::permission_denied, "\"" + request.op + "\" needs the read-write socket");
+  if (!v->handler)
+    co_return make_error(errc::invalid_value, "\"" + request.op + "\" is a stream verb: it is not served on this path");
   if (auto checked = check_verb_args(request); !checked) co_return checked.error();
   // Named, not a temporary in the co_await: g++ 12 destroys such a
   // temporary twice (its std::function: a double free).
@@ -29,6 +31,19 @@ awaitable<result<json::value>> daemon::handle(const control_request& request, co
   control_ops ops(*this);
   auto reply = co_await (ops.*(v->handler))(call);
   co_return reply;
+}
+
+awaitable<result<byte_stream>> daemon::open_stream(const control_request& request, const control_peer& peer) {
+  const verb* v = find_verb(request.op);
+  if (!v || !v->opens_stream)
+    co_return make_error(errc::invalid_value, "\"" + request.op + "\" is not a stream verb");
+  if (v->access == access_level::read_write && peer.access == access_level::read_only)
+    co_return make_error(errc::permission_denied, "\"" + request.op + "\" needs the read-write socket");
+  if (auto checked = check_verb_args(request); !checked) co_return checked.error();
+  const verb_call call{request, peer.access, peer.subscribe};
+  control_ops ops(*this);
+  auto opened = co_await (ops.*(v->opens_stream))(call);
+  co_return opened;
 }
 
 result<std::shared_ptr<guest>> control_ops::named(const verb_call& call) const {

@@ -1,5 +1,6 @@
 // The daemon's handlers of the control verbs (the table is verbs.cpp). A
-// friend of the daemon, made per request by daemon::handle.
+// friend of the daemon, made per request by daemon::handle (daemon::open_stream
+// for a stream verb).
 #pragma once
 
 #include "reactor/daemon.hpp"
@@ -33,6 +34,7 @@ class control_ops final : public verb_handlers {
   reply restart(const verb_call& call) override;
   reply reload(const verb_call& call) override;
   reply host_shutdown(const verb_call& call) override;
+  stream console(const verb_call& call) override;  // console.cpp
 
  private:
   // The guest the call names (kept alive across the handler's co_awaits),

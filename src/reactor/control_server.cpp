@@ -337,6 +337,11 @@ awaitable<void> control_server::serve(std::shared_ptr<session> s) {
       s->send(encode_error(id, make_error(errc::permission_denied, "\"" + request->op + "\" needs the read-write socket")));
       continue;
     }
+    if (stream_handler_ && options_.stream_ops.contains(request->op)) {
+      // Bytes the client sent after the request line belong to the stream.
+      if (co_await run_stream(s, *request, id, buffer)) break;
+      continue;
+    }
     // A verb that throws is a bug; the client still gets an answer and the
     // connection stays up.
     result<json::value> reply = json::value();

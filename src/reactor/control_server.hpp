@@ -11,6 +11,7 @@
 // daemon can still turn a client away when its fds run out.
 #pragma once
 
+#include "reactor/byte_stream.hpp"
 #include "reactor/control_protocol.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -71,6 +72,7 @@ struct control_socket_options {
   std::optional<gid_t> rw_group;                    // members may use the read-write socket
   std::optional<std::filesystem::path> readonly_path;  // anyone may connect; read-only verbs only (0666)
   std::set<std::string, std::less<>> readonly_ops;  // verbs allowed on read-only access (the verb table's)
+  std::set<std::string, std::less<>> stream_ops;    // verbs that turn the connection into a byte stream (the table's)
   control_limits limits;
 };
 
@@ -78,10 +80,14 @@ class control_server {
  public:
   using request_handler =
       std::function<boost::asio::awaitable<result<boost::json::value>>(const control_request&, const control_peer&)>;
+  using stream_handler =
+      std::function<boost::asio::awaitable<result<byte_stream>>(const control_request&, const control_peer&)>;
 
   control_server(boost::asio::io_context& io, control_socket_options options, request_handler handler);
   ~control_server();
 
+  // Handles the verbs of options.stream_ops.
+  void set_stream_handler(stream_handler handler) { stream_handler_ = std::move(handler); }
   // Binds the sockets (replacing stale socket files) and sets their modes.
   result<void> open();
   // Starts accepting; returns at once.
@@ -121,11 +127,17 @@ class control_server {
   boost::asio::awaitable<void> accept_loop(listener& l);
   void admit(listener& l, boost::asio::local::stream_protocol::socket socket);
   boost::asio::awaitable<void> serve(std::shared_ptr<session> s);
+  // A stream verb (control_stream.cpp): false when it failed and the
+  // connection goes on with requests; true when the stream ran and ended.
+  // `pending`: what the client sent after the request line, sent first.
+  boost::asio::awaitable<bool> run_stream(std::shared_ptr<session> s, const control_request& request,
+                                          boost::json::value id, std::string& pending);
   void shed_one_connection(listener& l);
 
   boost::asio::io_context& io_;
   control_socket_options options_;
   request_handler handler_;
+  stream_handler stream_handler_;
   listener rw_;
   listener ro_;
   std::size_t max_clients_ = 0;

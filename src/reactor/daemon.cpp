@@ -187,8 +187,10 @@ awaitable<result<void>> daemon::start() {
   control_socket_options socket_options;
   socket_options.path = cfg.socket;
   socket_options.readonly_path = cfg.readonly_socket;
-  for (const auto& v : verbs())
+  for (const auto& v : verbs()) {
     if (v.access == access_level::read_only) socket_options.readonly_ops.emplace(v.name);
+    if (v.opens_stream) socket_options.stream_ops.emplace(v.name);
+  }
   socket_options.limits.max_clients = cfg.control_max_clients;
   socket_options.limits.max_clients_per_uid = cfg.control_max_clients_per_uid;
   socket_options.limits.idle_timeout = cfg.control_idle_timeout;
@@ -200,6 +202,8 @@ awaitable<result<void>> daemon::start() {
   }
   control_ = std::make_unique<control_server>(
       io_, socket_options, [this](const control_request& r, const control_peer& p) { return handle_counted(r, p); });
+  control_->set_stream_handler(
+      [this](const control_request& r, const control_peer& p) { return open_stream_counted(r, p); });
   if (auto opened = control_->open(); !opened) co_return opened.error();
   control_->start();
   if (auto serving = start_metrics(); !serving) co_return serving.error();

@@ -59,6 +59,10 @@ class daemon {
   // and run by their handler (control_ops.cpp).
   boost::asio::awaitable<result<boost::json::value>> handle(const control_request& request, const control_peer& peer);
 
+  // A stream verb (console) of the verb table, run by its handler
+  // (control_ops.cpp).
+  boost::asio::awaitable<result<byte_stream>> open_stream(const control_request& request, const control_peer& peer);
+
   // Config-dir events.
   boost::asio::awaitable<void> on_file_changed(std::filesystem::path file, bool start_if_inactive = true);
   boost::asio::awaitable<void> on_file_removed(std::filesystem::path file);
@@ -107,6 +111,8 @@ class daemon {
   // server, when vnumad.conf names a metrics_socket or metrics_listen.
   boost::asio::awaitable<result<boost::json::value>> handle_counted(const control_request& request,
                                                                     const control_peer& peer);
+  boost::asio::awaitable<result<byte_stream>> open_stream_counted(const control_request& request,
+                                                                  const control_peer& peer);
   result<void> start_metrics();
 
   boost::asio::io_context& io_;
@@ -126,6 +132,8 @@ class daemon {
   std::map<std::string, std::shared_ptr<guest>, std::less<>> guests_;      // by name
   std::map<std::filesystem::path, std::string> file_owner_;              // config file -> guest name
   std::unique_ptr<start_queue> starts_;
+  // Each guest's console client, by its connection to QEMU's console socket.
+  std::map<std::string, std::weak_ptr<boost::asio::local::stream_protocol::socket>, std::less<>> consoles_;
   std::set<std::string, std::less<>> start_failed_;  // last start from the queue failed
   std::string last_status_;
   bool host_shutting_down_ = false;  // no new starts while guests are being stopped

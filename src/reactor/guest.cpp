@@ -143,6 +143,7 @@ awaitable<result<void>> guest::run_start_pipeline() {
   qemu::host_facts facts = qemu::host_facts_for(ctx_.host);
   facts.qemu_binary = running_.devices.emulator.value_or(ctx_.cfg.qemu_binary.string());
   facts.qmp_socket_path = ctx_.store.qmp_socket(guest_name).string();
+  facts.console_socket_path = ctx_.store.console_socket(guest_name).string();
   facts.state_dir = ctx_.store.guest_dir(guest_name).string();
   // what QEMU runs as and may open (given back by store.remove on undo)
   auto launch = prepare_qemu_launch(ctx_.cfg, ctx_.log_dir, ctx_.store, running_, facts,

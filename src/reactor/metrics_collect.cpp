@@ -24,6 +24,12 @@ awaitable<result<json::value>> daemon::handle_counted(const control_request& req
   co_return reply;
 }
 
+awaitable<result<byte_stream>> daemon::open_stream_counted(const control_request& request, const control_peer& peer) {
+  auto opened = co_await open_stream(request, peer);
+  counters_.count_request(request.op, opened ? std::string_view("ok") : to_string(opened.error().code));
+  co_return opened;
+}
+
 awaitable<metrics::snapshot> daemon::collect_metrics() {
   const auto began = std::chrono::steady_clock::now();
   metrics::snapshot s;

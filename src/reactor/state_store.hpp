@@ -50,6 +50,8 @@ class state_store {
   std::filesystem::path guest_dir(std::string_view name) const { return root_ / name; }
   // QEMU's own folder, where it creates what it needs as its user.
   std::filesystem::path qemu_dir(std::string_view name) const { return guest_dir(name) / "qemu"; }
+  // Serial port 0's socket chardev, which QEMU serves (vnumactl console).
+  std::filesystem::path console_socket(std::string_view name) const { return qemu_dir(name) / "console.sock"; }
   // In qemu_dir; a guest started before that folder existed keeps its socket
   // in the guest's folder.
   std::filesystem::path qmp_socket(std::string_view name) const;

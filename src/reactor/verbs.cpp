@@ -1,5 +1,7 @@
 #include "reactor/verbs.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include <array>
 #include <limits>
 
@@ -33,7 +35,10 @@ constexpr arg_spec attach_args[] = {guest,
 constexpr arg_spec detach_args[] = {guest, {"dimm", k::string, true, "DIMM", true, {}, "the dimm's id, e.g. dimm0"},
                                     unplug_wait};
 
-constexpr std::array<verb, 20> table{{
+constexpr arg_spec console_args[] = {
+    guest, {"force", k::boolean, false, "BOOL", false, "force", "take the console over from the client attached"}};
+
+constexpr std::array<verb, 21> table{{
     {"list", ro, {}, &h::list, "list the guests: pid, name and state (as virsh list --all)",
      "Lists the guests the daemon knows: QEMU's pid (- when not running), the name and the state.\n\n"
      "Examples:\n"
@@ -122,6 +127,15 @@ constexpr std::array<verb, 20> table{{
      "The ExecStop= of vnumad-guests.service; guests it stopped stay down until started again.\n\n"
      "Examples:\n"
      "  vnumactl host-shutdown\n"},
+    {"console", rw, console_args, nullptr, "the guest's serial console (serial port 0), as virsh console",
+     "The guest's serial console (serial port 0), as virsh console: Ctrl-] ends the session.\n"
+     "One client per guest; --force takes the console over from the one attached. On a terminal\n"
+     "the input is raw; from a pipe bytes pass through and the end of input ends the session.\n"
+     "--escape ^X sets the key that ends the session (or none). Read-write socket only.\n\n"
+     "Examples:\n"
+     "  vnumactl console web\n"
+     "  vnumactl console web --force --escape ^A\n",
+     true, false, &h::console},
     {"events", ro, events_args, &h::events, "follow lifecycle and hotplug events, with times and reasons",
      "Follows the daemon's events until interrupted, one line each: the time (RFC 3339, UTC, in\n"
      "microseconds), the guest, the event and its reason (QEMU's own where it gave one):\n"
@@ -164,7 +178,8 @@ std::uint64_t arg_max(arg_kind kind) {
     case k::count: return std::numeric_limits<unsigned>::max();
     case k::seconds: return 86'400;
     case k::milliseconds: return 86'400'000;
-    case k::string: break;
+    case k::string:
+    case k::boolean: break;
   }
   return 0;
 }
@@ -195,6 +210,12 @@ result<void> check_verb_args(const control_request& request) {
                                                  "\" (valid: " + valid_keys(*args) + ")");
     if (spec->kind == k::string) {
       if (auto s = arg_string(request.args, key); !s) return s.error();
+      continue;
+    }
+    if (spec->kind == k::boolean) {
+      if (!kv.value().is_bool())
+        return make_error(errc::invalid_value,
+                          "args." + key + ": expected true or false, got " + json::serialize(kv.value()));
       continue;
     }
     if (auto n = arg_uint(request.args, key, arg_max(spec->kind), arg_unit(spec->kind)); !n) return n.error();

@@ -11,6 +11,7 @@
 // what is valid, and nothing happens.
 #pragma once
 
+#include "reactor/byte_stream.hpp"
 #include "reactor/control_protocol.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -25,7 +26,7 @@
 
 namespace vnumad::reactor {
 
-enum class arg_kind { string, count, seconds, milliseconds };
+enum class arg_kind { string, count, seconds, milliseconds, boolean };
 
 struct arg_spec {
   std::string_view key;
@@ -61,6 +62,8 @@ struct verb_call {
 class verb_handlers {
  public:
   using reply = boost::asio::awaitable<result<boost::json::value>>;
+  // A stream verb's: after the OK reply the connection is a byte stream.
+  using stream = boost::asio::awaitable<result<byte_stream>>;
   virtual ~verb_handlers() = default;
   virtual reply list(const verb_call& call) = 0;
   virtual reply dominfo(const verb_call& call) = 0;
@@ -82,15 +85,17 @@ class verb_handlers {
   virtual reply restart(const verb_call& call) = 0;
   virtual reply reload(const verb_call& call) = 0;
   virtual reply host_shutdown(const verb_call& call) = 0;
+  virtual stream console(const verb_call& call) = 0;
 };
 
 using verb_handler = verb_handlers::reply (verb_handlers::*)(const verb_call&);
+using verb_stream_handler = verb_handlers::stream (verb_handlers::*)(const verb_call&);
 
 struct verb {
   std::string_view name;
   access_level access;  // read_only: served on the read-only socket too
   std::span<const arg_spec> args;
-  verb_handler handler;
+  verb_handler handler;  // null for a stream verb (opens_stream)
   std::string_view summary;  // one line: vnumactl --help, the protocol doc
   std::string_view help;     // vnumactl VERB --help: what it does, then examples
   // vnumactl has a command of this name that asks the daemon; false where
@@ -98,6 +103,9 @@ struct verb {
   bool in_vnumactl = true;
   // After its reply the connection carries event lines (events).
   bool streams_events = false;
+  // After its reply the connection is a raw byte stream (console); served by
+  // the control server's stream hook instead of `handler`.
+  verb_stream_handler opens_stream = nullptr;
 };
 
 // Every verb, in the order vnumactl --help lists them.
@@ -107,7 +115,7 @@ const verb* find_verb(std::string_view name);
 std::string verb_names();
 
 // The largest value of a kind: count is an unsigned (vCPU id, vCPU count,
-// cell); timeouts are at most a day.
+// cell); timeouts are at most a day; 0 for string and boolean.
 std::uint64_t arg_max(arg_kind kind);
 // "seconds", "ms" or empty: what a number of that kind counts.
 std::string_view arg_unit(arg_kind kind);

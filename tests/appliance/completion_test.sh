@@ -63,7 +63,7 @@ expect() {  # LINE EXPECTED-SORTED-WORDS...
 }
 
 all_verbs=(list dominfo domxml vcpuinfo numastat vcpupin setvcpus attach-memory detach-memory start shutdown destroy
-           suspend resume reboot restart reload host-shutdown events expand argv plan capabilities)
+           suspend resume reboot restart reload host-shutdown events console expand argv plan capabilities)
 
 expect "vnumactl " "${all_verbs[@]}"
 expect "vnumactl se" setvcpus
@@ -87,6 +87,10 @@ expect "vnumactl host-shutdown "
 expect "vnumactl host-shutdown --" --connect --help --json --readonly --socket
 expect "vnumactl shutdown " db web
 expect "vnumactl shutdown w" web
+expect "vnumactl console " db web
+expect "vnumactl console --" --connect --escape --force --help --readonly --socket
+expect "vnumactl console web --escape " "^A" "^]" none
+expect "vnumactl co" console
 expect "vnumactl dominfo web " 
 : > "$FAKE_LOG"
 expect "vnumactl dominfo --socket /tmp/other.sock " db spare web

@@ -2,7 +2,9 @@
 # /init of the vnumad test guest (busybox sh, PID 1). It prints the guest's
 # NUMA view to the console (ttyS0) as "VNUMA key=value ..." lines, then every
 # second onlines whatever was hot-added (a Linux guest does not online a
-# hot-added vCPU by itself) and prints a "tick" line. The format is parsed by
+# hot-added vCPU by itself) and prints a "tick" line. After VNUMA READY, ttyS0
+# also runs each line typed on it as a command (vnumactl console; no prompt,
+# so that no tick line is split). The format is parsed by
 # src/qemu/guest_log.cpp and documented in tests/guest/README.md: keep them in
 # step.
 export PATH=/bin
@@ -72,9 +74,21 @@ if [ -d /etc/acpi ]; then
   acpid -c /etc/acpi
 fi
 
+# Every line typed on the serial console runs in its own sh (an error or an
+# exit never ends the loop); the tty echoes the line and the output follows.
+console_shell() {
+  while true; do
+    while IFS= read -r line; do
+      sh -c "$line"
+    done </dev/ttyS0 >/dev/ttyS0 2>&1
+    sleep 1
+  done
+}
+
 online_hotplugged
 print_view
 echo "VNUMA READY"
+console_shell &
 
 tick=0
 while true; do

@@ -102,6 +102,11 @@ BOOST_AUTO_TEST_CASE(unknown_arguments_are_refused_with_the_valid_ones) {
   // the dispatcher ("unknown op").
   r = parse(R"({"op":"vcpupin","args":{"name":"g","vcpu":3,"cpuset":"2-3"}})");
   BOOST_TEST(check_verb_args(*r).has_value());
+  // console's force is true or false, nothing else.
+  r = parse(R"({"op":"console","args":{"name":"g","force":true}})");
+  BOOST_TEST(check_verb_args(*r).has_value());
+  r = parse(R"({"op":"console","args":{"name":"g","force":1}})");
+  BOOST_TEST(check_verb_args(*r).error().message == "args.force: expected true or false, got 1");
   r = parse(R"({"op":"frobnicate","args":{"x":1}})");
   BOOST_TEST(check_verb_args(*r).has_value());
   BOOST_TEST(!verb_args("frobnicate").has_value());

@@ -93,7 +93,8 @@ BOOST_AUTO_TEST_CASE(every_verb_has_a_handler_a_summary_and_help) {
   std::set<std::string> names;
   for (const auto& v : verbs()) {
     BOOST_TEST(names.insert(std::string(v.name)).second, v.name << " is in the table twice");
-    BOOST_TEST(v.handler != nullptr, v.name);
+    // A handler that replies, or one that opens a byte stream: one of the two.
+    BOOST_TEST(((v.handler != nullptr) != (v.opens_stream != nullptr)), v.name);
     BOOST_TEST(!v.summary.empty(), v.name);
     BOOST_TEST(!v.help.empty(), v.name);
     if (v.in_vnumactl)
@@ -121,4 +122,17 @@ BOOST_AUTO_TEST_CASE(required_arguments_are_checked_from_the_row) {
   // host-shutdown has a row too: it takes nothing.
   BOOST_TEST(check_verb_args(request(R"({"op":"host-shutdown","args":{"now":true}})")).error().message ==
              "host-shutdown: unknown argument \"now\" (valid: none)");
+}
+
+BOOST_AUTO_TEST_CASE(console_is_a_read_write_stream_verb_with_a_boolean_force) {
+  const verb* console = find_verb("console");
+  BOOST_TEST_REQUIRE(console != nullptr);
+  BOOST_TEST((console->access == access_level::read_write));
+  BOOST_TEST(console->opens_stream != nullptr);
+  BOOST_TEST(!console->streams_events);
+  BOOST_TEST(check_verb_args(request(R"({"op":"console","args":{"name":"g"}})")).has_value());
+  BOOST_TEST(check_verb_args(request(R"({"op":"console","args":{"name":"g","force":false}})")).has_value());
+  BOOST_TEST(check_verb_args(request(R"({"op":"console","args":{"name":"g","force":"yes"}})")).error().message ==
+             "args.force: expected true or false, got \"yes\"");
+  BOOST_TEST(check_verb_args(request(R"({"op":"console"})")).error().message == "console: missing argument \"name\"");
 }
