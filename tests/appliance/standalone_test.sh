@@ -19,7 +19,11 @@ else
 fi
 [[ ! -e $tmp/shared ]] || { echo "FAIL: $tmp/shared exists"; exit 1; }
 
-cmake -S "$tmp/repo" -B "$tmp/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# What is checked is where the build finds its data, not the code the
+# compiler makes: an unoptimised build without debug information compiles
+# about 2.5 times faster than RelWithDebInfo.
+cmake -S "$tmp/repo" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g0" \
+  -DVNUMAD_HARDENING=OFF >/dev/null
 reference=$(sed -n 's/^VNUMAD_REFERENCE_DIR:PATH=//p' "$tmp/build/CMakeCache.txt")
 case $reference in
   "$tmp/repo"/*) echo "ok:   the reference data is inside the copy ($reference)" ;;

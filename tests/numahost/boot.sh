@@ -17,7 +17,7 @@ set -euo pipefail
 [[ $# -ge 3 ]] || { echo "usage: $0 BOOT_DIR OUT_DIR SCRIPT [KEY=VALUE ...]" >&2; exit 2; }
 boot=$1 out=$2 script=$(readlink -f "$3")
 shift 3
-timeout=${NUMAHOST_TIMEOUT:-420}
+timeout=${NUMAHOST_TIMEOUT:-560}
 qemu=${NUMAHOST_QEMU:-/usr/bin/qemu-system-x86_64}
 mkdir -p "$out"
 rm -f "$out/rc" "$out/console.log"

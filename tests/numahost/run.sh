@@ -27,8 +27,8 @@ if [[ $mode == systemd ]]; then
            dpkg-db-backup.timer e2scrub_all.timer fstrim.timer man-db.timer; do
     masks+=("systemd.mask=$u")
   done
-  # Inside ctest's 420 s, so that a VM that hangs still shows its console.
-  NUMAHOST_TIMEOUT=${NUMAHOST_TIMEOUT:-380} "$here/boot.sh" "$build/numahost" "$out" "$here/systemd.sh" vnumad.init=systemd \
+  # Inside ctest's 600 s, so that a VM that hangs still shows its console.
+  NUMAHOST_TIMEOUT=${NUMAHOST_TIMEOUT:-560} "$here/boot.sh" "$build/numahost" "$out" "$here/systemd.sh" vnumad.init=systemd \
     "systemd.run=$here/systemd.sh" systemd.run_success_action=poweroff systemd.run_failure_action=poweroff \
     systemd.show_status=false "${masks[@]}" || status=$?
 else
