@@ -125,6 +125,12 @@ result<void> guest_cgroup::pin_iothread(pid_t tid, unsigned iothread, const conf
   return {};
 }
 
+std::map<unsigned, pid_t> guest_cgroup::iothread_threads() const {
+  std::map<unsigned, pid_t> threads;
+  for (const auto& [id, p] : iothreads_) threads.emplace(id, p.tid);
+  return threads;
+}
+
 result<void> guest_cgroup::pin_emulator(pid_t pid, const config::id_set& cpus, const config::id_set& mems) {
   // Threads with a group of their own (vCPUs, iothreads) stay in it.
   std::set<pid_t> vcpu_tids;

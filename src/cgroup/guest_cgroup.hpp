@@ -70,6 +70,9 @@ class guest_cgroup {
   // Moves one iothread's thread (QMP query-iothreads) into iothread<N>/, as
   // pin_vcpu does for a vCPU. pin_emulator leaves such threads where they are.
   result<void> pin_iothread(pid_t tid, unsigned iothread, const config::id_set& cpus, const config::id_set& mems);
+  // The iothread threads pin_iothread placed, by iothread id: a later re-pin
+  // (the emulator's CPUs changed) moves them without asking QEMU again.
+  std::map<unsigned, pid_t> iothread_threads() const;
 
   // Reads back what pin_* did: each vCPU thread is in its group, the group has
   // the cpus and mems asked for, and the thread's affinity equals the cpus;

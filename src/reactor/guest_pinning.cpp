@@ -58,7 +58,8 @@ result<void> guest::apply_pins() {
   auto emulator = vnuma::emulator_pin(*place, all_cpus);
   if (auto pinned = cgroup_->pin_emulator(process_->pid(), emulator.cpus, emulator.mems); !pinned)
     return pinned.error();
-  return {};
+  // Iothreads without an <iothreadpin> follow the emulator's CPUs.
+  return repin_iothreads(*cgroup_, running_, *place, all_cpus);
 }
 
 void guest::announce_dedicated_change(bool held_dedicated) {
