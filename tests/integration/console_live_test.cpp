@@ -119,8 +119,7 @@ void expect_refused(const fs::path& socket, const std::string& guest, int status
 BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
   const fs::path ro_socket = "/tmp/vnumad-console-ro-" + std::to_string(::getpid()) + ".sock";
   daemon_fixture d("readonly_socket = " + ro_socket.string() + "\n");
-  guest_spec g{.name = "con", .vcpus = 2, .cells = 1, .memory_mib = "256"};
-  d.define(g);
+  d.define(small_test_guest("con"));
   BOOST_TEST_REQUIRE(d.wait_state("con", "running"), d.daemon_log());
   d.wait_guest_ready("con");
 

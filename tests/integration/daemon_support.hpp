@@ -161,13 +161,16 @@ class daemon_fixture {
   }
   void define(const guest_spec& g) { define(g.name, domain_xml(g, serial(g.name))); }
 
-  // Defines `g` and waits until it runs; returns its QEMU's pid.
-  pid_t run_guest(const guest_spec& g, std::chrono::milliseconds timeout = 120s) {
-    define(g);
-    BOOST_TEST_REQUIRE(wait_state(g.name, "running", timeout), "guest " << g.name << " is not running:\n" << daemon_log());
-    const auto qemu = guest_pid(g.name);
-    BOOST_TEST_REQUIRE(qemu.has_value(), "guest " << g.name << " runs without a QEMU pid");
+  // Defines the guest and waits until it runs; returns its QEMU's pid.
+  pid_t run_guest(const std::string& name, const std::string& xml, std::chrono::milliseconds timeout = 120s) {
+    define(name, xml);
+    BOOST_TEST_REQUIRE(wait_state(name, "running", timeout), "guest " << name << " is not running:\n" << daemon_log());
+    const auto qemu = guest_pid(name);
+    BOOST_TEST_REQUIRE((qemu.has_value() && *qemu > 0), "guest " << name << " runs without a QEMU pid");
     return *qemu;
+  }
+  pid_t run_guest(const guest_spec& g, std::chrono::milliseconds timeout = 120s) {
+    return run_guest(g.name, domain_xml(g, serial(g.name)), timeout);
   }
 
   result<json::value> call(const std::string& op, json::object args = {}, std::chrono::milliseconds timeout = 60s) {

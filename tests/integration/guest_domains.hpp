@@ -38,6 +38,11 @@ struct guest_spec {
   std::string cpu = "<cpu mode='custom' match='exact'><model fallback='allow'>max</model><vendor>GenuineIntel</vendor></cpu>";
 };
 
+// The test guest at its smallest: two vCPUs in one cell, 256 MiB.
+inline guest_spec small_test_guest(const std::string& name) {
+  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256"};
+}
+
 inline std::string domain_xml(const guest_spec& g, const std::filesystem::path& serial_log) {
   std::ostringstream x;
   x << "<domain type='qemu'>\n  <name>" << g.name << "</name>\n"

@@ -19,7 +19,9 @@ namespace {
 
 guest_spec test_guest(const std::string& name) {
   // on_poweroff restart: a host shutdown must not start it again.
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256", .on_poweroff = "restart"};
+  guest_spec g = small_test_guest(name);
+  g.on_poweroff = "restart";
+  return g;
 }
 
 // Firmware only: nobody handles ACPI.

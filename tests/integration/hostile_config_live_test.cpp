@@ -16,10 +16,6 @@ using namespace vnumad::testing;
 
 namespace {
 
-guest_spec tiny_guest(const std::string& name) {
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256"};
-}
-
 // From /proc, not from the daemon: the pid is a QEMU of this guest.
 bool qemu_of(pid_t pid, const std::string& guest) {
   return command_line(pid).find("guest=" + guest + ",") != std::string::npos;
@@ -45,7 +41,7 @@ void set_nofile(pid_t pid, rlim_t soft) {
 
 BOOST_AUTO_TEST_CASE(reload_during_fd_exhaustion_keeps_every_guest_and_a_real_removal_still_works) {
   daemon_fixture d;
-  guest_spec g1 = tiny_guest(unique_name("fd1")), g2 = tiny_guest(unique_name("fd2"));
+  guest_spec g1 = small_test_guest(unique_name("fd1")), g2 = small_test_guest(unique_name("fd2"));
   d.define(g1);
   d.define(g2);
   BOOST_TEST_REQUIRE(d.wait_state(g1.name, "running"), d.daemon_log());
@@ -92,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_200000_deep_and_a_huge_file_are_refused_at_start_and_the_
     std::ofstream huge(d.dir / "domains.d" / "huge.xml");
     huge << "<domain type='qemu'><description>" << std::string(2 * 1024 * 1024, 'x') << "</description></domain>";
   }
-  guest_spec ok = tiny_guest(unique_name("beside-deep"));
+  guest_spec ok = small_test_guest(unique_name("beside-deep"));
   d.define(ok);
   d.start();  // crashed (stack overflow) at every start before
   BOOST_TEST_REQUIRE(d.wait_state(ok.name, "running"), d.daemon_log());
@@ -124,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
   fs::permissions(script, fs::perms(0755));
   BOOST_TEST_REQUIRE(::chown(script.c_str(), nobody(), static_cast<gid_t>(-1)) == 0);
 
-  guest_spec g = tiny_guest(unique_name("user-made"));
+  guest_spec g = small_test_guest(unique_name("user-made"));
   std::string xml = domain_xml(g, d.serial(g.name));
   xml.replace(xml.find("<devices>"), 9, "<devices>\n    <emulator>" + script.string() + "</emulator>");
   fs::create_directory(d.dir / "staging");
@@ -162,7 +158,7 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
 
 BOOST_AUTO_TEST_CASE(a_link_planted_at_the_qemu_log_path_is_not_followed) {
   daemon_fixture d;
-  guest_spec g = tiny_guest(unique_name("log-link"));
+  guest_spec g = small_test_guest(unique_name("log-link"));
   const fs::path target = d.dir / "precious";
   write_text(target, "precious\n");
   fs::create_symlink(target, d.dir / "log" / (g.name + ".log"));

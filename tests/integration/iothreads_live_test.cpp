@@ -85,10 +85,7 @@ BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_r
       "  <qemu:commandline>\n    <qemu:arg value='-global'/>\n    <qemu:arg value='ICH9-LPC.noreboot=on'/>\n"
       "    <qemu:env name='VNUMAD_PASSTHROUGH' value='it works'/>\n  </qemu:commandline>\n"
       "</domain>\n";
-  d.define(name, xml);
-  BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(name).value_or(0);
-  BOOST_TEST_REQUIRE(qemu > 0);
+  const pid_t qemu = d.run_guest(name, xml);
 
   const std::string cmdline = command_line(qemu);
   BOOST_TEST(cmdline.find(R"({"qom-type":"iothread","id":"iothread1"})") != std::string::npos, cmdline);

@@ -105,10 +105,7 @@ BOOST_AUTO_TEST_CASE(qemu_runs_as_vnumad_qemu_with_given_files_restored_at_stop_
   images im(image_root.path / "images");
   daemon_fixture d(default_runas + "image_dirs = /var/lib/vnumad/images " + im.dir.string() + "\n");
   const std::string name = unique("lp");
-  d.define(name, plain_guest(name, im.kernel, im.initrd, d.serial(name), im.disk_xml()));
-  BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
-  const pid_t pid = d.guest_pid(name).value_or(0);
-  BOOST_TEST_REQUIRE(pid > 0);
+  const pid_t pid = d.run_guest(name, plain_guest(name, im.kernel, im.initrd, d.serial(name), im.disk_xml()));
 
   // QEMU's real credentials, from the kernel.
   const std::string uid = std::to_string(who.uid), gid = std::to_string(who.gid);

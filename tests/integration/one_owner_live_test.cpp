@@ -19,10 +19,6 @@ using namespace vnumad::testing;
 
 namespace {
 
-guest_spec small_guest(const std::string& name) {
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256"};
-}
-
 // The vCPU groups' task files under the guest's cgroup and the tids in each
 // (the emulator group's threads come and go with QEMU's worker pool).
 std::map<std::string, std::set<std::string>> vcpu_cgroup_tasks(const std::string& name) {
@@ -72,7 +68,7 @@ std::vector<std::string> second_daemon_args(const fs::path& dir, const fs::path&
 
 BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_refused) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique_name("owner"));
+  guest_spec g = small_test_guest(unique_name("owner"));
   const pid_t qemu = d.run_guest(g);
   const auto tasks_before = vcpu_cgroup_tasks(g.name);
   BOOST_TEST_REQUIRE(tasks_before.size() == 2u, "no vCPU groups under " << (vnumad_cgroup / g.name));
@@ -109,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_ref
 
 BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_reattaches) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique_name("vanish"));
+  guest_spec g = small_test_guest(unique_name("vanish"));
   const pid_t qemu = d.run_guest(g);
   const fs::path guest_dir = d.dir / "state" / g.name;
   BOOST_TEST_REQUIRE(fs::exists(guest_dir / "qemu" / "qmp.sock"));
@@ -143,7 +139,7 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
 
 BOOST_AUTO_TEST_CASE(a_running_qemu_without_a_record_is_not_started_twice) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique_name("norecord"));
+  guest_spec g = small_test_guest(unique_name("norecord"));
   const pid_t qemu = d.run_guest(g);
 
   // The daemon goes, then its state dir (a careless operator, a tmpfiles run).
@@ -174,7 +170,7 @@ BOOST_AUTO_TEST_CASE(a_running_qemu_without_a_record_is_not_started_twice) {
 
 BOOST_AUTO_TEST_CASE(a_sigstopped_qemu_is_not_responding_and_nothing_takes_effect_later) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique_name("stopped"));
+  guest_spec g = small_test_guest(unique_name("stopped"));
   const pid_t qemu = d.run_guest(g);
   auto vcpu_threads = [&] { return vcpu_thread_dirs(qemu).size(); };
   BOOST_TEST_REQUIRE(vcpu_threads() == 2u);

@@ -31,10 +31,7 @@ BOOST_AUTO_TEST_CASE(each_vcpu_of_a_plain_guest_gets_its_vcpupin) {
       "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
       "  <devices>\n    <serial type='file'><source path='" + d.serial("plain").string() +
       "'/><target port='0'/></serial>\n  </devices>\n</domain>\n";
-  d.define("plain", xml);
-  BOOST_TEST_REQUIRE(d.wait_state("plain", "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid("plain").value_or(0);
-  BOOST_TEST_REQUIRE(qemu > 0);
+  const pid_t qemu = d.run_guest("plain", xml);
 
   // QEMU runs the topology vnumad gave it: one socket per vCPU, as libvirt
   // passes for a domain without <topology>.
