@@ -46,10 +46,12 @@ second=$(find "$tmp/src" -mindepth 2 -type f -name '*.hpp' | sort | tail -1)
 exact=$(find "$tmp/src" -type f -name '*.cpp' | sort | tail -1)
 [[ -n $first && -n $second && -n $exact && $first != "$exact" ]] || { echo "FAIL: too few files in $src/src" >&2; exit 1; }
 pad() {  # makes FILE exactly N lines long
-  local file=$1 n=$2
+  local file=$1 n=$2 have
   head -n "$n" "$file" > "$file.new"
-  while (( $(wc -l < "$file.new") < n )); do echo "// padding" >> "$file.new"; done
+  have=$(wc -l < "$file.new")
+  if (( have < n )); then printf '// padding\n%.0s' $(seq $((n - have))) >> "$file.new"; fi
   mv "$file.new" "$file"
+  [[ $(wc -l < "$file") == "$n" ]] || { echo "FAIL: could not pad $file to $n lines" >&2; exit 1; }
 }
 pad "$first" 401
 pad "$second" 450
