@@ -5,7 +5,7 @@
 #pragma once
 
 #include "guest_domains.hpp"
-#include "process_facts.hpp"
+#include "support/process_facts.hpp"
 #include "programs.hpp"
 
 #include "config/cpuset.hpp"

@@ -1,6 +1,6 @@
-// What the integration tests read themselves from /proc and cgroupfs about
-// QEMU processes and their threads, apart from what vnumad reports, to
-// check what it does.
+// What the live tests (tests/integration, tests/qemu) read themselves from
+// /proc and cgroupfs about QEMU processes and their threads, apart from what
+// vnumad reports, to check what it does. No Boost.Test here.
 #pragma once
 
 #include "support/files_and_processes.hpp"
