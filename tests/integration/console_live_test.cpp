@@ -24,17 +24,11 @@ class console_client {
     BOOST_TEST_REQUIRE((::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 && ::pipe2(err, O_CLOEXEC) == 0));
     std::vector<std::string> args = {vnumactl_binary.string(), "console", guest, "--socket", socket.string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
+    pid_ = spawn_program(args, [&] {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    });
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
@@ -125,15 +119,13 @@ void expect_refused(const fs::path& socket, const std::string& guest, int status
 BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
   const fs::path ro_socket = "/tmp/vnumad-console-ro-" + std::to_string(::getpid()) + ".sock";
   daemon_fixture d("readonly_socket = " + ro_socket.string() + "\n");
-  guest_spec g{.name = "con", .vcpus = 2, .cells = 1, .memory_mib = "256"};
-  d.define(g);
+  d.define(small_test_guest("con"));
   BOOST_TEST_REQUIRE(d.wait_state("con", "running"), d.daemon_log());
   d.wait_guest_ready("con");
 
   // QEMU serves the console; vnumad connects to it only while attached.
   const pid_t qemu = d.guest_pid("con").value_or(0);
-  std::string cmdline = read_text("/proc/" + std::to_string(qemu) + "/cmdline");
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  const std::string cmdline = command_line(qemu);
   // The serial file is its log (passed by fd when QEMU runs unprivileged).
   BOOST_TEST(cmdline.find("socket,id=charserial0,path=" + (d.dir / "state/con/qemu/console.sock").string() +
                           ",server=on,wait=off,logfile=") != std::string::npos,

@@ -9,45 +9,29 @@
 // can (the daemon's CPU time and RSS, QEMU's pid and start time, vCPU
 // affinities).
 #include "daemon_support.hpp"
+#include "unix_stream.hpp"
 
-#include <array>
 #include <cstdio>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 using namespace vnumad;
 using namespace vnumad::testing;
 
 namespace {
 
+// Firmware only, two vCPUs in one cell (the "<devices>" and top-level
+// elements a test adds go in as given).
 std::string firmware_guest_xml(const std::string& name, const std::string& extra_devices = "",
                                const std::string& extra_top = "") {
-  return "<domain type='qemu'>\n  <name>" + name + "</name>\n" + extra_top +
-         "  <memory unit='MiB'>128</memory>\n"
-         "  <vcpu placement='static'>2</vcpu>\n"
-         "  <vnuma mode='node' distribution='contiguous'><partition nodeset='0' cells='1'/></vnuma>\n"
-         "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <features><acpi/><apic/></features>\n"
-         "  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>\n"
-         "  <devices>" + extra_devices + "</devices>\n</domain>\n";
-}
-
-int connect_unix(const std::string& path, bool nonblocking) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
+  return firmware_domain_xml({.name = name, .vcpus = 2, .cells = 1, .features = "<acpi/><apic/>",
+                              .extra_top = extra_top, .devices = extra_devices});
 }
 
 // One reply line to a raw request (the bytes as given: repeated keys survive).
 std::string raw_call(const std::string& socket, const std::string& line) {
-  int fd = connect_unix(socket, false);
+  int fd = connect_unix_stream(socket);
   if (fd < 0) return "connect failed";
   std::string bytes = line + "\n";
   (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -82,10 +66,9 @@ std::string start_time(pid_t pid) {
 }
 
 // VmRSS, or VmHWM (the peak RSS), of a process in KiB.
-std::size_t rss_kib(pid_t pid, const std::string& field = "VmRSS:") {
-  std::string status = read_text("/proc/" + std::to_string(pid) + "/status");
-  auto pos = status.find(field);
-  return pos == std::string::npos ? 0 : std::stoul(status.substr(pos + field.size()));
+std::size_t rss_kib(pid_t pid, const std::string& field = "VmRSS") {
+  const std::string kib = status_value(pid, field);
+  return kib.empty() ? 0 : std::stoul(kib);
 }
 
 std::size_t open_fds(pid_t pid) {
@@ -95,22 +78,6 @@ std::size_t open_fds(pid_t pid) {
        it.increment(ec))
     ++n;
   return n;
-}
-
-struct command_output {
-  int status = -1;
-  std::string out;
-};
-
-command_output run(const std::string& command) {
-  command_output r;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  r.status = ::pclose(p);
-  return r;
 }
 
 // A flooding local user: a child that drops to `uid` and opens `count`
@@ -123,7 +90,7 @@ pid_t start_flooder(uid_t uid, const std::string& socket, int count, int report_
   int connected = 0;
   std::vector<int> fds;
   for (int i = 0; i < count; ++i) {
-    int fd = connect_unix(socket, true);
+    int fd = connect_unix_stream(socket, true);
     if (fd >= 0) {
       ++connected;
       fds.push_back(fd);
@@ -192,8 +159,8 @@ BOOST_AUTO_TEST_CASE(a_readonly_flood_past_the_fd_limit_starves_nothing_and_a_re
     BOOST_TEST(v.as_object().contains("affinity_map"), json::serialize(v));
   }
   BOOST_TEST((std::chrono::steady_clock::now() - start < 2s));
-  auto ctl = run(vnumactl_binary.string() + " list --socket " + d.socket().string() + " 2>&1");
-  BOOST_TEST(ctl.status == 0, ctl.out);
+  auto ctl = run_vnumactl("list --socket " + d.socket().string());
+  BOOST_TEST(ctl.exit_status == 0, ctl.out);
   BOOST_TEST(ctl.out.find(name) != std::string::npos, ctl.out);
 
   // A reload in the middle of the flood changes no guest.
@@ -229,7 +196,7 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_cost_a_bounded_amount_of_memory) {
   for (int i = 0; i < 1000; ++i) requests += "{\"id\":" + std::to_string(i) + ",\"op\":\"capabilities\"}\n";
   std::vector<int> fds;
   for (int i = 0; i < 300; ++i) {
-    int fd = connect_unix(d.socket().string(), true);
+    int fd = connect_unix_stream(d.socket(), true);
     BOOST_TEST_REQUIRE(fd >= 0);
     (void)!::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     fds.push_back(fd);
@@ -246,7 +213,7 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_cost_a_bounded_amount_of_memory) {
         return settled;
       },
       30s));
-  const std::size_t during = rss_kib(d.pid, "VmHWM:");
+  const std::size_t during = rss_kib(d.pid, "VmHWM");
   BOOST_TEST_MESSAGE("daemon RSS: " << before << " KiB before, peak " << during << " KiB with 300 unread clients");
   BOOST_TEST(during - before < 300u * 200u, "over 200 KiB per unread client");
   for (int fd : fds) ::close(fd);
@@ -278,14 +245,14 @@ BOOST_AUTO_TEST_CASE(out_of_range_numbers_repeated_keys_unknown_arguments_and_se
   BOOST_TEST(!shutdown.has_value());
   // vnumactl refuses them before sending (exit 2), signs included.
   auto ctl = [&](const std::string& args) {
-    return run(vnumactl_binary.string() + " " + args + " --socket " + d.socket().string() + " 2>&1");
+    return run_vnumactl(args + " --socket " + d.socket().string());
   };
   for (const std::string args : {"vcpupin " + name + " 4294967297 0", "setvcpus " + name + " 4294967297",
                                  "attach-memory " + name + " --cell=-1 --size 1G",
                                  "attach-memory " + name + " --cell 4294967296 --size 1G",
                                  "shutdown " + name + " --timeout=-1", "setvcpus " + name + " 1 --timeout-ms 1e9"}) {
     auto r = ctl(args);
-    BOOST_TEST(WEXITSTATUS(r.status) == 2, args << ": " << r.out);
+    BOOST_TEST(r.exit_status == 2, args << ": " << r.out);
     BOOST_TEST(r.out.find("is not valid (a whole number from 0 to") != std::string::npos, args << ": " << r.out);
   }
   BOOST_TEST((vcpu_affinities(d, name) == affinity_before));

@@ -8,30 +8,10 @@
 using namespace vnumad;
 using namespace vnumad::testing;
 
-namespace {
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-// Every vCPU thread's Cpus_allowed_list equals the <vcpupin> of the domain.
-void check_pins_match_domain(daemon_fixture& d, const std::string& name, unsigned expected_vcpus) {
-  auto running = d.running_domain(name);
-  BOOST_REQUIRE(running.cputune.has_value());
-  auto affinities = vcpu_affinities(d, name);
-  BOOST_TEST(affinities.size() == expected_vcpus);
-  for (const auto& pin : running.cputune->vcpupins) {
-    if (!affinities.contains(pin.vcpu)) continue;
-    BOOST_TEST(config::format_id_set(affinities[pin.vcpu]) == config::format_id_set(pin.cpuset),
-               "vCPU " << pin.vcpu);
-  }
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(four_cell_guest_boots_with_the_expanded_view_and_pinned_threads) {
   daemon_fixture d;
-  guest_spec g{.name = unique("cells"), .memory_mib = "2048"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  guest_spec g{.name = unique_name("cells"), .memory_mib = "2048"};
+  d.run_guest(g);
   auto view = d.wait_guest_ready(g.name);
 
   // The guest's kernel sees the expansion: 4 nodes x 2 CPUs of 512 MiB,
@@ -53,7 +33,7 @@ BOOST_AUTO_TEST_CASE(four_cell_guest_boots_with_the_expanded_view_and_pinned_thr
     for (unsigned m = 0; m < 4; ++m) BOOST_TEST(node.distances[m] == (m == n ? 10u : 11u));
   }
   BOOST_TEST(view.online.size() == 8u);
-  check_pins_match_domain(d, g.name, 8);
+  check_vcpu_pins(d, g.name, 8);
 
   // The emulator and vCPU threads live in the guest's cgroups.
   auto info = d.dominfo(g.name);
@@ -66,9 +46,8 @@ BOOST_AUTO_TEST_CASE(siblings_guest_sees_smt_and_each_pair_shares_a_host_core) {
   // the two threads of one core (tests/data/hosts/README.md), so dedicated
   // pinning is real. One guest core of two threads takes exactly that core.
   daemon_fixture d("", fs::path(VNUMAD_TEST_DATA_DIR) / "hosts" / "one-node-one-smt-core.xml");
-  guest_spec g{.name = unique("smt"), .vcpus = 2, .cells = 1, .distribution = "siblings", .memory_mib = "512"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  guest_spec g{.name = unique_name("smt"), .vcpus = 2, .cells = 1, .distribution = "siblings", .memory_mib = "512"};
+  d.run_guest(g);
   auto view = d.wait_guest_ready(g.name);
 
   auto running = d.running_domain(g.name);
@@ -82,14 +61,13 @@ BOOST_AUTO_TEST_CASE(siblings_guest_sees_smt_and_each_pair_shares_a_host_core) {
   BOOST_TEST_REQUIRE(affinities.size() == 2u);
   BOOST_TEST(config::format_id_set(affinities[0]) == "0");
   BOOST_TEST(config::format_id_set(affinities[1]) == "1");
-  check_pins_match_domain(d, g.name, 2);
+  check_vcpu_pins(d, g.name, 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_siblings_guest_takes_its_thread_from_a_running_shared_guest_and_gives_it_back) {
   daemon_fixture d("", fs::path(VNUMAD_TEST_DATA_DIR) / "hosts" / "one-node-two-cores.xml");
-  guest_spec shared{.name = unique("shared"), .vcpus = 2, .cells = 1, .memory_mib = "256"};
-  d.define(shared);
-  BOOST_TEST_REQUIRE(d.wait_state(shared.name, "running"), d.daemon_log());
+  guest_spec shared{.name = unique_name("shared"), .vcpus = 2, .cells = 1, .memory_mib = "256"};
+  d.run_guest(shared);
   auto all_of = [&](const std::string& cpus) {
     auto affinities = vcpu_affinities(d, shared.name);
     bool all = affinities.size() == 2u;
@@ -98,9 +76,8 @@ BOOST_AUTO_TEST_CASE(a_siblings_guest_takes_its_thread_from_a_running_shared_gue
   };
   BOOST_TEST(all_of("0-1"));
 
-  guest_spec owner{.name = unique("owner"), .vcpus = 1, .cells = 1, .distribution = "siblings", .memory_mib = "256"};
-  d.define(owner);
-  BOOST_TEST_REQUIRE(d.wait_state(owner.name, "running"), d.daemon_log());
+  guest_spec owner{.name = unique_name("owner"), .vcpus = 1, .cells = 1, .distribution = "siblings", .memory_mib = "256"};
+  d.run_guest(owner);
   auto owned = vcpu_affinities(d, owner.name);
   BOOST_TEST_REQUIRE(owned.size() == 1u);
   BOOST_TEST_REQUIRE(owned[0].size() == 1u);
@@ -109,7 +86,7 @@ BOOST_AUTO_TEST_CASE(a_siblings_guest_takes_its_thread_from_a_running_shared_gue
   // The shared guest moved off the thread the siblings guest holds, before
   // that guest ran; its pins in the ledger and cgroups say the same.
   BOOST_TEST(all_of(left), d.daemon_log());
-  BOOST_TEST(read_text(fs::path("/sys/fs/cgroup/cpuset/vnumad") / shared.name / "vcpu0" / "cpuset.cpus").find(left) == 0u);
+  BOOST_TEST(read_text(vnumad_cgroup / shared.name / "vcpu0" / "cpuset.cpus").find(left) == 0u);
   BOOST_TEST(d.daemon_log().find("re-pinned around threads held dedicated") != std::string::npos);
 
   // The dedicated guest goes: the shared one gets both threads back.
@@ -119,10 +96,8 @@ BOOST_AUTO_TEST_CASE(a_siblings_guest_takes_its_thread_from_a_running_shared_gue
 
 BOOST_AUTO_TEST_CASE(killed_qemu_is_restarted_and_repinned_under_on_crash_restart) {
   daemon_fixture d;
-  guest_spec g{.name = unique("crashr"), .on_crash = "restart"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t first = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("crashr"), .on_crash = "restart"};
+  pid_t first = d.run_guest(g);
   BOOST_TEST_REQUIRE(::kill(first, SIGKILL) == 0);
   BOOST_TEST_REQUIRE(wait_until(
       [&] {
@@ -131,17 +106,15 @@ BOOST_AUTO_TEST_CASE(killed_qemu_is_restarted_and_repinned_under_on_crash_restar
       },
       60s), d.daemon_log());
   BOOST_TEST(!pid_alive(first));
-  check_pins_match_domain(d, g.name, 8);
+  check_vcpu_pins(d, g.name, 8);
   BOOST_TEST(d.daemon_log().find("unexpectedly") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(killed_qemu_under_on_crash_destroy_releases_everything) {
   daemon_fixture d;
-  guest_spec g{.name = unique("crashd"), .on_crash = "destroy"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t first = d.guest_pid(g.name).value();
-  fs::path cgroup = fs::path("/sys/fs/cgroup/cpuset/vnumad") / g.name;
+  guest_spec g{.name = unique_name("crashd"), .on_crash = "destroy"};
+  pid_t first = d.run_guest(g);
+  fs::path cgroup = vnumad_cgroup / g.name;
   bool had_cgroup = fs::exists(cgroup);
   BOOST_TEST_REQUIRE(::kill(first, SIGKILL) == 0);
   BOOST_TEST_REQUIRE(d.wait_state(g.name, "crashed", 30s), d.daemon_log());
@@ -150,17 +123,15 @@ BOOST_AUTO_TEST_CASE(killed_qemu_under_on_crash_destroy_releases_everything) {
   if (had_cgroup) BOOST_TEST(!fs::exists(cgroup));
   BOOST_TEST(d.dominfo(g.name).at("cells").as_array().empty());  // not in the ledger
   // The memory it held is free again: a guest needing it starts.
-  guest_spec other{.name = unique("after"), .memory_mib = "1024"};
+  guest_spec other{.name = unique_name("after"), .memory_mib = "1024"};
   d.define(other);
   BOOST_TEST(d.wait_state(other.name, "running"), d.daemon_log());
 }
 
 BOOST_AUTO_TEST_CASE(daemon_killed_and_restarted_reattaches_then_removal_shuts_down) {
   daemon_fixture d;
-  guest_spec g{.name = unique("reattach")};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("reattach")};
+  pid_t qemu = d.run_guest(g);
   d.stop(SIGKILL);
   BOOST_TEST_REQUIRE(pid_alive(qemu));
   d.start();
@@ -169,7 +140,7 @@ BOOST_AUTO_TEST_CASE(daemon_killed_and_restarted_reattaches_then_removal_shuts_d
   auto list = d.call("list");
   BOOST_REQUIRE(list.has_value());
   BOOST_TEST(list->as_array().size() == 1u);
-  check_pins_match_domain(d, g.name, 8);
+  check_vcpu_pins(d, g.name, 8);
   BOOST_TEST(d.daemon_log().find("re-attached to QEMU pid " + std::to_string(qemu)) != std::string::npos);
 
   // Removing its file shuts it down (ACPI, then quit after the 5 s timeout).
@@ -180,46 +151,39 @@ BOOST_AUTO_TEST_CASE(daemon_killed_and_restarted_reattaches_then_removal_shuts_d
 
 BOOST_AUTO_TEST_CASE(invalid_xml_is_reported_and_the_running_guest_is_untouched) {
   daemon_fixture d;
-  guest_spec g{.name = unique("steady")};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("steady")};
+  pid_t qemu = d.run_guest(g);
 
   // A broken edit of the guest's own file, and a broken new file.
   write_text(d.domain_file(g.name), "<domain type='qemu'><name>" + g.name + "</name><vcpu>8</vcpu");
   write_text(d.dir / "domains.d" / "broken.xml", "<domain type='qemu'><name>x</name><memory unit='furlongs'>1</memory></domain>");
-  BOOST_TEST(wait_until([&] { return d.daemon_log().find("furlongs") != std::string::npos; }, 10s), d.daemon_log());
-  BOOST_TEST(wait_until([&] { return d.daemon_log().find(d.domain_file(g.name).string()) != std::string::npos; }, 10s));
+  BOOST_TEST(d.wait_log("furlongs", 10s), d.daemon_log());
+  BOOST_TEST(d.wait_log(d.domain_file(g.name).string(), 10s));
   BOOST_TEST(d.guest_pid(g.name).value_or(0) == qemu);
   BOOST_TEST(d.state(g.name) == "running");
 
   // An editor-style save of a new guest (temp file, then rename) starts it once.
-  guest_spec e{.name = unique("editor"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
+  guest_spec e{.name = unique_name("editor"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
   fs::path tmp = d.dir / "domains.d" / ("." + e.name + ".xml.swp");
   write_text(tmp, domain_xml(e, d.serial(e.name)));
   fs::rename(tmp, d.domain_file(e.name));
   BOOST_TEST_REQUIRE(d.wait_state(e.name, "running"), d.daemon_log());
   std::this_thread::sleep_for(1s);
   std::string log = d.daemon_log();
-  std::size_t starts = 0;
-  for (auto pos = log.find("guest '" + e.name + "': QEMU started"); pos != std::string::npos;
-       pos = log.find("guest '" + e.name + "': QEMU started", pos + 1))
-    ++starts;
-  BOOST_TEST(starts == 1u, log);
+  BOOST_TEST(occurrences(log, "guest '" + e.name + "': QEMU started") == 1u, log);
 }
 
 BOOST_AUTO_TEST_CASE(qemu_that_fails_to_start_reports_its_own_message_and_leaves_nothing) {
   daemon_fixture d;
-  guest_spec g{.name = unique("nokernel"), .kernel = "/nonexistent/vmlinuz-missing"};
+  guest_spec g{.name = unique_name("nokernel"), .kernel = "/nonexistent/vmlinuz-missing"};
   d.define(g);
-  BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("start failed") != std::string::npos; }, 30s),
-                     d.daemon_log());
+  BOOST_TEST_REQUIRE(d.wait_log("start failed", 30s), d.daemon_log());
   std::string log = d.daemon_log();
   // QEMU's own words name the missing file.
   BOOST_TEST(log.find("/nonexistent/vmlinuz-missing") != std::string::npos, log);
   BOOST_TEST(d.state(g.name) == "shut off");
   BOOST_TEST(!d.guest_pid(g.name).has_value());
   BOOST_TEST(!fs::exists(d.dir / "state" / g.name));
-  BOOST_TEST(!fs::exists(fs::path("/sys/fs/cgroup/cpuset/vnumad") / g.name));
+  BOOST_TEST(!fs::exists(vnumad_cgroup / g.name));
   BOOST_TEST(d.dominfo(g.name).at("cells").as_array().empty());
 }

@@ -1,6 +1,12 @@
 // Shared by the integration tests: a real vnumad process on temp dirs, a
-// control client, domain XML for the test guest, and polling helpers.
+// control client, and polling helpers. The guests' domain XML is in
+// guest_domains.hpp, the programs the tests run in programs.hpp, what they
+// read from /proc and cgroupfs in process_facts.hpp.
 #pragma once
+
+#include "guest_domains.hpp"
+#include "support/process_facts.hpp"
+#include "programs.hpp"
 
 #include "config/cpuset.hpp"
 #include "config/domain_xml.hpp"
@@ -30,10 +36,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-inline const fs::path guest_image = fs::path(VNUMAD_BINARY_DIR) / "guest";
-inline const fs::path vnumad_binary = fs::path(VNUMAD_BINARY_DIR) / "vnumad";
-inline const fs::path vnumactl_binary = fs::path(VNUMAD_BINARY_DIR) / "vnumactl";
-
 // Polls `done` every 100 ms until it holds or `timeout` passes.
 inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -44,48 +46,33 @@ inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseco
   return done();
 }
 
-// Options for the test guest's domain XML.
-struct guest_spec {
-  std::string name;
-  unsigned vcpus = 8;
-  unsigned cells = 4;
-  std::optional<unsigned> current;
-  std::string distribution = "contiguous";
-  std::string memory_mib = "1024";
-  std::string on_crash = "destroy";
-  std::string on_poweroff = "destroy";
-  std::optional<std::string> max_memory_mib;  // with 4 slots
-  std::string kernel = (guest_image / "vmlinuz").string();
-  // No 64 MiB swiotlb bounce buffer (it would come out of one node's
-  // MemTotal), and no KASLR: the kernel image then always sits in node 0.
-  // Hot-added memory goes online movable, so that the guest can always
-  // offline it again (detach-memory): kernel allocations in a normal zone
-  // would pin it.
-  std::string extra_cmdline = "swiotlb=noforce nokaslr memhp_default_state=online_movable";
-  std::string cpu = "<cpu mode='custom' match='exact'><model fallback='allow'>max</model><vendor>GenuineIntel</vendor></cpu>";
-};
-
-inline std::string domain_xml(const guest_spec& g, const fs::path& serial_log) {
-  std::ostringstream x;
-  x << "<domain type='qemu'>\n  <name>" << g.name << "</name>\n"
-    << "  <memory unit='MiB'>" << g.memory_mib << "</memory>\n";
-  if (g.max_memory_mib) x << "  <maxMemory slots='4' unit='MiB'>" << *g.max_memory_mib << "</maxMemory>\n";
-  x << "  <vcpu placement='static'";
-  if (g.current) x << " current='" << *g.current << "'";
-  x << ">" << g.vcpus << "</vcpu>\n"
-    << "  <vnuma mode='node' distribution='" << g.distribution << "'>\n"
-    << "    <partition nodeset='0' cells='" << g.cells << "'/>\n  </vnuma>\n"
-    << "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-    << "    <kernel>" << g.kernel << "</kernel>\n"
-    << "    <initrd>" << (guest_image / "initrd.gz").string() << "</initrd>\n"
-    << "    <cmdline>console=ttyS0 loglevel=1 " << g.extra_cmdline << "</cmdline>\n"
-    << "  </os>\n  <features><acpi/><apic/></features>\n  " << g.cpu << "\n"
-    << "  <on_poweroff>" << g.on_poweroff << "</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
-    << "  <on_crash>" << g.on_crash << "</on_crash>\n"
-    << "  <devices>\n    <serial type='file'><source path='" << serial_log.string()
-    << "'/><target port='0'/></serial>\n  </devices>\n</domain>\n";
-  return x.str();
+// How often `what` stands in `text`.
+inline std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
 }
+
+// A new dir /tmp/vnumad-TAG-XXXXXX with `mode`: QEMU's user needs 0711 to
+// pass through it to its own folders, 0755 to read what is in it.
+inline fs::path make_temp_dir(const std::string& tag, fs::perms mode) {
+  std::string tmpl = "/tmp/vnumad-" + tag + "-XXXXXX";
+  BOOST_TEST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  fs::permissions(tmpl, mode);
+  return tmpl;
+}
+
+// ...removed with all in it at the end of the scope.
+struct temp_dir {
+  explicit temp_dir(const std::string& tag, fs::perms mode = fs::perms(0755)) : path(make_temp_dir(tag, mode)) {}
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  fs::path path;
+};
 
 // Can root here raise RLIMIT_MEMLOCK past its hard limit (CAP_SYS_RESOURCE)?
 // The NUMA test host can; the development container cannot.
@@ -115,11 +102,8 @@ class daemon_fixture {
  public:
   explicit daemon_fixture(std::string conf_extra = "", std::optional<fs::path> topology = std::nullopt)
       : topology_(std::move(topology)) {
-    char tmpl[] = "/tmp/vnumad-it-XXXXXX";
-    BOOST_TEST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
     // QEMU's user passes through to its folder in the state dir.
-    fs::permissions(dir, fs::perms(0711));
+    dir = make_temp_dir("it", fs::perms(0711));
     fs::create_directories(dir / "domains.d");
     fs::create_directories(dir / "log");
     write_text(dir / "vnumad.conf",
@@ -145,17 +129,8 @@ class daemon_fixture {
                                       "--log-dir", (dir / "log").string(),
                                       "--log-level", "debug"};
     if (topology_) args.insert(args.end(), {"--topology", topology_->string()});
-    pid = ::fork();
-    if (pid == 0) {
-      int fd = ::open((dir / "vnumad.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    const fs::path log = dir / "vnumad.log";
+    pid = spawn_program(args, [&] { send_output_to(log, O_APPEND); });
     BOOST_TEST_REQUIRE(wait_until([&] { return fs::exists(socket()); }, 20s), "vnumad did not create its socket");
   }
 
@@ -172,12 +147,30 @@ class daemon_fixture {
   fs::path serial(const std::string& guest) const { return dir / "log" / (guest + ".serial"); }
   fs::path domain_file(const std::string& guest) const { return dir / "domains.d" / (guest + ".xml"); }
   std::string daemon_log() const { return read_text(dir / "vnumad.log"); }
+  // Polls the daemon's log until it has `text`.
+  bool wait_log(const std::string& text, std::chrono::milliseconds timeout) const {
+    return wait_until([&] { return daemon_log().find(text) != std::string::npos; }, timeout);
+  }
 
-  void define(const guest_spec& g) {
-    // Written elsewhere and renamed in, as an operator's tooling would.
-    fs::path tmp = dir / (g.name + ".xml.new");
-    write_text(tmp, domain_xml(g, serial(g.name)));
-    fs::rename(tmp, domain_file(g.name));
+  // Writes a domain file: written elsewhere and renamed in, as an operator's
+  // tooling would.
+  void define(const std::string& name, const std::string& xml) {
+    fs::path tmp = dir / (name + ".xml.new");
+    write_text(tmp, xml);
+    fs::rename(tmp, domain_file(name));
+  }
+  void define(const guest_spec& g) { define(g.name, domain_xml(g, serial(g.name))); }
+
+  // Defines the guest and waits until it runs; returns its QEMU's pid.
+  pid_t run_guest(const std::string& name, const std::string& xml, std::chrono::milliseconds timeout = 120s) {
+    define(name, xml);
+    BOOST_TEST_REQUIRE(wait_state(name, "running", timeout), "guest " << name << " is not running:\n" << daemon_log());
+    const auto qemu = guest_pid(name);
+    BOOST_TEST_REQUIRE((qemu.has_value() && *qemu > 0), "guest " << name << " runs without a QEMU pid");
+    return *qemu;
+  }
+  pid_t run_guest(const guest_spec& g, std::chrono::milliseconds timeout = 120s) {
+    return run_guest(g.name, domain_xml(g, serial(g.name)), timeout);
   }
 
   result<json::value> call(const std::string& op, json::object args = {}, std::chrono::milliseconds timeout = 60s) {
@@ -263,13 +256,26 @@ inline std::map<unsigned, config::id_set> vcpu_affinities(daemon_fixture& d, con
   for (const auto& v : info->at("vcpus").as_array()) {
     if (!v.as_object().contains("thread_id")) continue;
     auto tid = v.at("thread_id").to_number<std::int64_t>();
-    std::string status = read_text("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status");
-    auto pos = status.find("Cpus_allowed_list:");
-    if (pos == std::string::npos) continue;
-    std::string list = status.substr(pos + 18, status.find('\n', pos) - pos - 18);
+    const std::string list = status_value(
+        "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/status", "Cpus_allowed_list");
+    if (list.empty()) continue;
     if (auto set = config::parse_id_set(list)) out[static_cast<unsigned>(v.at("vcpu").to_number<std::int64_t>())] = *set;
   }
   return out;
+}
+
+// Every vCPU thread's Cpus_allowed_list equals the <vcpupin> of the domain
+// the guest runs, and `expected_vcpus` have a thread.
+inline void check_vcpu_pins(daemon_fixture& d, const std::string& name, unsigned expected_vcpus) {
+  auto running = d.running_domain(name);
+  BOOST_REQUIRE(running.cputune.has_value());
+  auto affinities = vcpu_affinities(d, name);
+  BOOST_TEST(affinities.size() == expected_vcpus);
+  for (const auto& pin : running.cputune->vcpupins) {
+    if (!affinities.contains(pin.vcpu)) continue;
+    BOOST_TEST(config::format_id_set(affinities[pin.vcpu]) == config::format_id_set(pin.cpuset),
+               "vCPU " << pin.vcpu);
+  }
 }
 
 }  // namespace vnumad::testing

@@ -7,46 +7,22 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon_support.hpp"
+#include "fake_qemu_plans.hpp"
 
 #include <sys/mount.h>
-
-#include <cstdlib>
 
 using namespace vnumad;
 using namespace vnumad::testing;
 
 namespace {
 
-const fs::path fake_qemu = fs::path(VNUMAD_BINARY_DIR) / "fake-qemu" / "qemu-system-x86_64";
-const fs::path cpuset_root = "/sys/fs/cgroup/cpuset/vnumad";
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-// A daemon whose QEMU is the fault-injecting relay; plans live in dir/plans.
-struct fault_fixture : daemon_fixture {
+// A daemon whose QEMU is the fault-injecting relay (fake_qemu_plans.hpp).
+// The plans are made before the daemon starts, so that it inherits them.
+struct fault_fixture : fake_qemu_plans, daemon_fixture {
   explicit fault_fixture(std::string conf_extra = "")
       // The relay reads its plans from a root-only temp dir: it runs as root
       // (the faults are QMP's, not privileges').
-      : daemon_fixture(with_plans() + "qemu_binary = " + fake_qemu.string() + "\nrunas = root\n" + conf_extra) {}
-
-  static std::string with_plans() {
-    char tmpl[] = "/tmp/vnumad-plans-XXXXXX";
-    plan_dir() = ::mkdtemp(tmpl);
-    ::setenv("VNUMAD_FAKE_QEMU_PLAN_DIR", plan_dir().c_str(), 1);
-    return "";
-  }
-  static fs::path& plan_dir() {
-    static fs::path dir;
-    return dir;
-  }
-  ~fault_fixture() {
-    std::error_code ec;
-    fs::remove_all(plan_dir(), ec);
-  }
-
-  void plan(const std::string& guest, const std::string& fault) { write_text(plan_dir() / guest, fault + "\n"); }
-  void clear_plan(const std::string& guest) { fs::remove(plan_dir() / guest); }
-  bool reached(const std::string& guest) { return fs::exists(plan_dir() / (guest + ".reached")); }
+      : daemon_fixture("qemu_binary = " + fake_qemu_binary.string() + "\nrunas = root\n" + conf_extra) {}
 
   // The log lines about one guest.
   std::string guest_log(const std::string& guest) {
@@ -56,6 +32,10 @@ struct fault_fixture : daemon_fixture {
       if (line.find("'" + guest + "'") != std::string::npos) out += line + "\n";
     return out;
   }
+  // Waits until the log says that the guest's start failed.
+  bool start_failed(const std::string& guest, std::chrono::milliseconds timeout) {
+    return wait_until([&] { return guest_log(guest).find("start failed") != std::string::npos; }, timeout);
+  }
 };
 
 // Nothing of the guest's run is left: no QEMU, state dir, cgroup or ledger cells.
@@ -63,23 +43,14 @@ void check_nothing_left(fault_fixture& d, const std::string& name) {
   BOOST_TEST(!d.guest_pid(name).has_value(), name);
   BOOST_TEST(!fs::exists(d.dir / "state" / name), name);
   // The cgroups go as soon as the dead QEMU's threads have left them.
-  BOOST_TEST(wait_until([&] { return !fs::exists(cpuset_root / name); }, 10s), name);
+  BOOST_TEST(wait_until([&] { return !fs::exists(vnumad_cgroup / name); }, 10s), name);
   auto info = d.dominfo(name);
   BOOST_TEST_REQUIRE(info.contains("cells"), name);
   BOOST_TEST(info.at("cells").as_array().empty(), name);
 }
 
 // No process whose command line names this guest (fake or real QEMU).
-bool no_qemu_for(const std::string& name) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string cmdline = read_text(entry.path() / "cmdline");
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find("qemu-system") != std::string::npos && cmdline.find("guest=" + name + ",") != std::string::npos)
-      return false;
-  }
-  return true;
-}
+bool no_qemu_for(const std::string& name) { return guest_qemus(name).empty(); }
 
 // Every vCPU thread and the emulator are in the guest's cgroups.
 void check_pinned(fault_fixture& d, const std::string& name, unsigned vcpus_online) {
@@ -90,8 +61,8 @@ void check_pinned(fault_fixture& d, const std::string& name, unsigned vcpus_onli
     if (!v.as_object().contains("thread_id")) continue;
     ++with_thread;
     auto vcpu = v.at("vcpu").to_number<unsigned>();
-    std::string tasks = read_text(cpuset_root / name / ("vcpu" + std::to_string(vcpu)) / "tasks");
-    BOOST_TEST(tasks.find(std::to_string(v.at("thread_id").to_number<std::int64_t>())) != std::string::npos,
+    const auto tasks = cgroup_task_ids(vnumad_cgroup / name / ("vcpu" + std::to_string(vcpu)));
+    BOOST_TEST(tasks.contains(std::to_string(v.at("thread_id").to_number<std::int64_t>())),
                "vCPU " << vcpu << " thread not in its cgroup");
   }
   BOOST_TEST(with_thread == vcpus_online);
@@ -106,10 +77,8 @@ guest_spec small_guest(const std::string& name) {
 
 BOOST_AUTO_TEST_CASE(qemu_killed_at_each_start_step_leaves_nothing_and_others_keep_running) {
   fault_fixture d;
-  guest_spec bystander = small_guest(unique("bystander"));
-  d.define(bystander);
-  BOOST_TEST_REQUIRE(d.wait_state(bystander.name, "running"), d.daemon_log());
-  const pid_t bystander_pid = d.guest_pid(bystander.name).value();
+  guest_spec bystander = small_guest(unique_name("bystander"));
+  const pid_t bystander_pid = d.run_guest(bystander);
 
   struct step {
     std::string tag, fault, expected;  // expected: words of the start error
@@ -123,11 +92,10 @@ BOOST_AUTO_TEST_CASE(qemu_killed_at_each_start_step_leaves_nothing_and_others_ke
   };
   for (const auto& s : steps) {
     BOOST_TEST_CONTEXT("fault " << s.fault) {
-      guest_spec g = small_guest(unique("die-" + s.tag));
+      guest_spec g = small_guest(unique_name("die-" + s.tag));
       d.plan(g.name, s.fault);
       d.define(g);
-      BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(g.name).find("start failed") != std::string::npos; }, 60s),
-                         d.daemon_log());
+      BOOST_TEST_REQUIRE(d.start_failed(g.name, 60s), d.daemon_log());
       BOOST_TEST(d.reached(g.name), "the fault was never reached");
       std::string log = d.guest_log(g.name);
       BOOST_TEST(log.find("QEMU exited during start-up") != std::string::npos, log);
@@ -147,7 +115,7 @@ BOOST_AUTO_TEST_CASE(qemu_killed_at_each_start_step_leaves_nothing_and_others_ke
 
 BOOST_AUTO_TEST_CASE(start_killed_midway_is_retried_under_on_crash_restart) {
   fault_fixture d;
-  guest_spec g = small_guest(unique("retry"));
+  guest_spec g = small_guest(unique_name("retry"));
   g.on_crash = "restart";
   d.plan(g.name, "kill-at cont");
   d.define(g);
@@ -174,7 +142,7 @@ BOOST_AUTO_TEST_CASE(daemon_killed_mid_start_and_restarted_ends_with_the_guest_r
   for (const row r : {row{"hang-at cont", true}, row{"no-greeting", false}}) {
     BOOST_TEST_CONTEXT("daemon killed at " << r.fault) {
       fault_fixture d("qmp_timeout = 5\n");
-      guest_spec g = small_guest(unique("halfway"));
+      guest_spec g = small_guest(unique_name("halfway"));
       d.plan(g.name, r.fault);
       d.define(g);
       BOOST_TEST_REQUIRE(wait_until([&] { return d.reached(g.name); }, 60s), d.daemon_log());
@@ -203,12 +171,11 @@ BOOST_AUTO_TEST_CASE(daemon_killed_mid_start_and_restarted_ends_with_the_guest_r
 
 BOOST_AUTO_TEST_CASE(qemu_that_never_greets_times_out_and_leaves_nothing) {
   fault_fixture d("qmp_timeout = 3\n");
-  guest_spec g = small_guest(unique("silent"));
+  guest_spec g = small_guest(unique_name("silent"));
   d.plan(g.name, "no-greeting");
   auto begin = std::chrono::steady_clock::now();
   d.define(g);
-  BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(g.name).find("start failed") != std::string::npos; }, 30s),
-                     d.daemon_log());
+  BOOST_TEST_REQUIRE(d.start_failed(g.name, 30s), d.daemon_log());
   auto took = std::chrono::steady_clock::now() - begin;
   BOOST_TEST(took < 15s);
   std::string log = d.guest_log(g.name);
@@ -221,21 +188,18 @@ BOOST_AUTO_TEST_CASE(qemu_that_never_greets_times_out_and_leaves_nothing) {
 BOOST_AUTO_TEST_CASE(qmp_closed_mid_command_is_an_error_and_destroy_still_cleans_up) {
   fault_fixture d;
   // During start: the start fails cleanly.
-  guest_spec starting = small_guest(unique("closed-start"));
+  guest_spec starting = small_guest(unique_name("closed-start"));
   d.plan(starting.name, "close-at query-cpus-fast");
   d.define(starting);
-  BOOST_TEST_REQUIRE(
-      wait_until([&] { return d.guest_log(starting.name).find("start failed") != std::string::npos; }, 60s),
-      d.daemon_log());
+  BOOST_TEST_REQUIRE(d.start_failed(starting.name, 60s), d.daemon_log());
   BOOST_TEST(d.guest_log(starting.name).find("closed") != std::string::npos, d.guest_log(starting.name));
   check_nothing_left(d, starting.name);
   BOOST_TEST(wait_until([&] { return no_qemu_for(starting.name); }, 10s));
 
   // While running: the verb fails with the reason, the daemon serves on, and
   // destroy still ends QEMU and releases everything.
-  guest_spec running = small_guest(unique("closed-run"));
-  d.define(running);
-  BOOST_TEST_REQUIRE(d.wait_state(running.name, "running"), d.daemon_log());
+  guest_spec running = small_guest(unique_name("closed-run"));
+  d.run_guest(running);
   d.plan(running.name, "close-at stop");
   auto suspended = d.call("suspend", {{"name", running.name}}, 30s);
   BOOST_TEST_REQUIRE(!suspended.has_value());
@@ -250,9 +214,8 @@ BOOST_AUTO_TEST_CASE(qmp_closed_mid_command_is_an_error_and_destroy_still_cleans
 
 BOOST_AUTO_TEST_CASE(qemu_killed_during_setvcpus_releases_everything) {
   fault_fixture d;
-  guest_spec g = small_guest(unique("hotplug-death"));
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  guest_spec g = small_guest(unique_name("hotplug-death"));
+  d.run_guest(g);
   d.plan(g.name, "kill-at device_add");
   auto grown = d.call("setvcpus", {{"name", g.name}, {"count", 4}}, 60s);
   BOOST_TEST(!grown.has_value());
@@ -264,20 +227,16 @@ BOOST_AUTO_TEST_CASE(qemu_killed_during_setvcpus_releases_everything) {
 
 BOOST_AUTO_TEST_CASE(config_dir_removed_keeps_guests_until_it_returns_without_their_files) {
   fault_fixture d;
-  guest_spec first = small_guest(unique("before"));
-  d.define(first);
-  BOOST_TEST_REQUIRE(d.wait_state(first.name, "running"), d.daemon_log());
-  const pid_t first_pid = d.guest_pid(first.name).value();
+  guest_spec first = small_guest(unique_name("before"));
+  const pid_t first_pid = d.run_guest(first);
 
   fs::remove_all(d.dir / "domains.d");
-  BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("is gone; waiting for it to return") != std::string::npos; }, 10s),
-                     d.daemon_log());
+  BOOST_TEST_REQUIRE(d.wait_log("is gone; waiting for it to return", 10s), d.daemon_log());
   // A vanished dir is a failed read, not a removal: the guest runs on, also
   // through a SIGHUP rescan of the missing dir.
   std::this_thread::sleep_for(2s);
   ::kill(d.pid, SIGHUP);
-  BOOST_TEST_REQUIRE(wait_until([&] { return d.daemon_log().find("no guest changed") != std::string::npos; }, 10s),
-                     d.daemon_log());
+  BOOST_TEST_REQUIRE(d.wait_log("no guest changed", 10s), d.daemon_log());
   BOOST_TEST(pid_alive(first_pid));
   BOOST_TEST(fs::exists("/proc/" + std::to_string(first_pid)));
   BOOST_TEST(d.state(first.name) == "running");
@@ -285,11 +244,11 @@ BOOST_AUTO_TEST_CASE(config_dir_removed_keeps_guests_until_it_returns_without_th
 
   // Back, without its file: now it is seen gone, and shut down.
   fs::create_directories(d.dir / "domains.d");
-  guest_spec second = small_guest(unique("after"));
+  guest_spec second = small_guest(unique_name("after"));
   d.define(second);
   BOOST_TEST(wait_until([&] { return d.state(first.name).empty(); }, 60s), d.state(first.name));
   BOOST_TEST(wait_until([&] { return !pid_alive(first_pid); }, 30s), "QEMU of the removed guest still runs");
-  BOOST_TEST(wait_until([&] { return !fs::exists(cpuset_root / first.name); }, 10s));
+  BOOST_TEST(wait_until([&] { return !fs::exists(vnumad_cgroup / first.name); }, 10s));
   BOOST_TEST(!fs::exists(d.dir / "state" / first.name));
   BOOST_TEST_REQUIRE(d.wait_state(second.name, "running"), d.daemon_log());
   BOOST_TEST(d.daemon_log().find("watching config dir") != std::string::npos);
@@ -298,10 +257,8 @@ BOOST_AUTO_TEST_CASE(config_dir_removed_keeps_guests_until_it_returns_without_th
 
 BOOST_AUTO_TEST_CASE(read_only_state_dir_refuses_new_guests_and_keeps_the_others) {
   fault_fixture d;
-  guest_spec steady = small_guest(unique("steady"));
-  d.define(steady);
-  BOOST_TEST_REQUIRE(d.wait_state(steady.name, "running"), d.daemon_log());
-  const pid_t steady_pid = d.guest_pid(steady.name).value();
+  guest_spec steady = small_guest(unique_name("steady"));
+  const pid_t steady_pid = d.run_guest(steady);
 
   // Root ignores permission bits, so "unwritable" is a read-only bind mount.
   const fs::path state = d.dir / "state";
@@ -313,16 +270,15 @@ BOOST_AUTO_TEST_CASE(read_only_state_dir_refuses_new_guests_and_keeps_the_others
   BOOST_TEST_REQUIRE(::mount(nullptr, state.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) == 0,
                      std::strerror(errno));
 
-  guest_spec refused = small_guest(unique("refused"));
+  guest_spec refused = small_guest(unique_name("refused"));
   d.define(refused);
-  BOOST_TEST_REQUIRE(wait_until([&] { return d.guest_log(refused.name).find("start failed") != std::string::npos; }, 30s),
-                     d.daemon_log());
+  BOOST_TEST_REQUIRE(d.start_failed(refused.name, 30s), d.daemon_log());
   std::string log = d.guest_log(refused.name);
   BOOST_TEST(log.find(state.string()) != std::string::npos, log);
   BOOST_TEST(log.find("Read-only file system") != std::string::npos, log);
   BOOST_TEST(d.state(refused.name) == "shut off");
   BOOST_TEST(!d.guest_pid(refused.name).has_value());
-  BOOST_TEST(!fs::exists(cpuset_root / refused.name));
+  BOOST_TEST(!fs::exists(vnumad_cgroup / refused.name));
   BOOST_TEST(no_qemu_for(refused.name));
   BOOST_TEST(d.state(steady.name) == "running");
   BOOST_TEST(d.guest_pid(steady.name).value_or(0) == steady_pid);
@@ -338,7 +294,7 @@ BOOST_AUTO_TEST_CASE(read_only_state_dir_refuses_new_guests_and_keeps_the_others
 
 BOOST_AUTO_TEST_CASE(qemu_left_without_a_record_is_killed_and_the_guest_started_once) {
   fault_fixture d;
-  guest_spec g = small_guest(unique("orphan"));
+  guest_spec g = small_guest(unique_name("orphan"));
   // What a daemon killed between spawning QEMU and saving its record leaves:
   // a state dir without a record, and a paused QEMU on that dir's QMP socket.
   d.stop(SIGKILL);
@@ -348,15 +304,7 @@ BOOST_AUTO_TEST_CASE(qemu_left_without_a_record_is_killed_and_the_guest_started_
                                    "-name", "guest=" + g.name + ",debug-threads=on", "-chardev",
                                    "socket,id=charmonitor,path=" + (guest_dir / "qmp.sock").string() + ",server=on,wait=off",
                                    "-mon", "chardev=charmonitor,id=monitor,mode=control"};
-  const pid_t orphan = ::fork();
-  if (orphan == 0) {
-    ::setsid();
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const pid_t orphan = spawn_program(args, [] { ::setsid(); });
   BOOST_TEST_REQUIRE(wait_until([&] { return fs::exists(guest_dir / "qmp.sock"); }, 20s));
   d.define(g);
   d.start();

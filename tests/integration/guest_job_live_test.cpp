@@ -15,18 +15,10 @@
 using namespace vnumad;
 using namespace vnumad::testing;
 
-namespace {
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(a_config_edit_and_a_setvcpus_at_once_are_serialised) {
   daemon_fixture d;
-  guest_spec g{.name = unique("jobs"), .current = 4};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("jobs"), .current = 4};
+  const pid_t qemu = d.run_guest(g);
   d.wait_guest_ready(g.name);
 
   // The socket's setvcpus and the edit's (its <vcpu current='8'>) both want
@@ -40,9 +32,7 @@ BOOST_AUTO_TEST_CASE(a_config_edit_and_a_setvcpus_at_once_are_serialised) {
   d.define(g);
   auto up = from_socket.get();
   BOOST_TEST_REQUIRE(up.has_value(), (up ? "" : up.error().message) << d.daemon_log());
-  BOOST_TEST(wait_until([&] { return d.daemon_log().find("applied live: <vcpu current='8'>") != std::string::npos; },
-                        60s),
-             d.daemon_log());
+  BOOST_TEST(d.wait_log("applied live: <vcpu current='8'>", 60s), d.daemon_log());
   BOOST_TEST(d.daemon_log().find("could not apply live") == std::string::npos, d.daemon_log());
   auto info = d.call("vcpuinfo", {{"name", g.name}});
   BOOST_TEST_REQUIRE(info.has_value());
@@ -55,9 +45,8 @@ BOOST_AUTO_TEST_CASE(a_config_edit_and_a_setvcpus_at_once_are_serialised) {
 
 BOOST_AUTO_TEST_CASE(a_live_operation_whose_record_cannot_be_saved_fails_and_says_so) {
   daemon_fixture d;
-  guest_spec g{.name = unique("norecord"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  guest_spec g{.name = unique_name("norecord"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
+  d.run_guest(g);
   // record.json swapped (atomically, so that the daemon's state watcher
   // never sees it missing) with a directory that is not empty: the rename
   // of a new record over it fails (EISDIR).

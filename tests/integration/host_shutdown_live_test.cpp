@@ -17,21 +17,16 @@ using namespace vnumad::testing;
 
 namespace {
 
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
 guest_spec test_guest(const std::string& name) {
   // on_poweroff restart: a host shutdown must not start it again.
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256", .on_poweroff = "restart"};
+  guest_spec g = small_test_guest(name);
+  g.on_poweroff = "restart";
+  return g;
 }
 
-// No kernel: SeaBIOS finds nothing to boot and idles; nobody handles ACPI.
+// Firmware only: nobody handles ACPI.
 void define_firmware_guest(daemon_fixture& d, const std::string& name) {
-  write_text(d.domain_file(name),
-             "<domain type='qemu'>\n  <name>" + name + "</name>\n  <memory unit='MiB'>128</memory>\n"
-             "  <vcpu placement='static' cpuset='0-1'>1</vcpu>\n"
-             "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n  <features><acpi/></features>\n"
-             "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n"
-             "  <devices/>\n</domain>\n");
+  write_text(d.domain_file(name), firmware_domain_xml({.name = name, .vcpu_cpuset = "0-1"}));
 }
 
 struct run_result {
@@ -44,25 +39,12 @@ struct run_result {
 // vnumactl host-shutdown, as ExecStop= runs it (with --json: the reply is parsed).
 run_result host_shutdown(daemon_fixture& d, bool as_json = true) {
   run_result r;
-  fs::path out = d.dir / "host-shutdown.out";
-  std::vector<std::string> args = {vnumactl_binary.string(), "host-shutdown", "--socket", d.socket().string()};
-  if (as_json) args.push_back("--json");
   auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  auto ran = run_vnumactl("host-shutdown --socket " + d.socket().string() + (as_json ? " --json" : ""),
+                          vnumactl_stderr::discarded);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_text(out);
+  r.exit_status = ran.exit_status;
+  r.out = ran.out;
   boost::system::error_code ec;
   auto v = json::parse(r.out, ec);
   if (!ec && v.is_object()) r.reply = v.as_object();
@@ -85,7 +67,7 @@ std::string outcome(const run_result& r, const std::string& name) {
 
 BOOST_AUTO_TEST_CASE(shutdown_powers_guests_off_and_ends_the_one_that_ignores_the_button) {
   daemon_fixture d("on_host_shutdown = shutdown\nhost_shutdown_timeout = 8\n");
-  const std::string hears = unique("hears"), deaf = unique("deaf");
+  const std::string hears = unique_name("hears"), deaf = unique_name("deaf");
   d.define(test_guest(hears));
   define_firmware_guest(d, deaf);
   BOOST_TEST_REQUIRE(d.wait_state(hears, "running"), d.daemon_log());
@@ -144,7 +126,7 @@ BOOST_AUTO_TEST_CASE(shutdown_powers_guests_off_and_ends_the_one_that_ignores_th
 
 BOOST_AUTO_TEST_CASE(destroy_ends_qemu_at_once) {
   daemon_fixture d("on_host_shutdown = destroy\nhost_shutdown_timeout = 60\n");
-  const std::string name = unique("destroyed");
+  const std::string name = unique_name("destroyed");
   d.define(test_guest(name));
   BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
   d.wait_guest_ready(name);
@@ -160,7 +142,7 @@ BOOST_AUTO_TEST_CASE(destroy_ends_qemu_at_once) {
 
 BOOST_AUTO_TEST_CASE(leave_leaves_qemu_running) {
   daemon_fixture d("on_host_shutdown = leave\n");
-  const std::string name = unique("left");
+  const std::string name = unique_name("left");
   define_firmware_guest(d, name);
   BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
   const pid_t pid = d.guest_pid(name).value();

@@ -16,23 +16,13 @@ using namespace vnumad::testing;
 
 namespace {
 
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-guest_spec tiny_guest(const std::string& name) {
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256"};
-}
-
 // From /proc, not from the daemon: the pid is a QEMU of this guest.
 bool qemu_of(pid_t pid, const std::string& guest) {
-  std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-  for (auto& c : cmdline)
-    if (c == '\0') c = ' ';
-  return cmdline.find("guest=" + guest + ",") != std::string::npos;
+  return command_line(pid).find("guest=" + guest + ",") != std::string::npos;
 }
 
-bool log_has(daemon_fixture& d, const std::string& text, std::chrono::milliseconds timeout = 20s) {
-  return wait_until([&] { return d.daemon_log().find(text) != std::string::npos; }, timeout);
-}
+// How long the daemon has to log what it refused.
+constexpr auto log_wait = 20s;
 
 uid_t nobody() {
   const passwd* pw = ::getpwnam("nobody");
@@ -51,7 +41,7 @@ void set_nofile(pid_t pid, rlim_t soft) {
 
 BOOST_AUTO_TEST_CASE(reload_during_fd_exhaustion_keeps_every_guest_and_a_real_removal_still_works) {
   daemon_fixture d;
-  guest_spec g1 = tiny_guest(unique("fd1")), g2 = tiny_guest(unique("fd2"));
+  guest_spec g1 = small_test_guest(unique_name("fd1")), g2 = small_test_guest(unique_name("fd2"));
   d.define(g1);
   d.define(g2);
   BOOST_TEST_REQUIRE(d.wait_state(g1.name, "running"), d.daemon_log());
@@ -64,7 +54,7 @@ BOOST_AUTO_TEST_CASE(reload_during_fd_exhaustion_keeps_every_guest_and_a_real_re
   BOOST_TEST_REQUIRE(::prlimit(d.pid, RLIMIT_NOFILE, nullptr, &saved) == 0);
   set_nofile(d.pid, 0);
   ::kill(d.pid, SIGHUP);
-  const bool refused = log_has(d, "Too many open files: no guest changed");
+  const bool refused = d.wait_log("Too many open files: no guest changed", log_wait);
   std::this_thread::sleep_for(3s);  // a shutdown would have begun by now
   const bool alive = qemu_of(pid1, g1.name) && qemu_of(pid2, g2.name);
   set_nofile(d.pid, saved.rlim_cur);
@@ -98,15 +88,17 @@ BOOST_AUTO_TEST_CASE(a_200000_deep_and_a_huge_file_are_refused_at_start_and_the_
     std::ofstream huge(d.dir / "domains.d" / "huge.xml");
     huge << "<domain type='qemu'><description>" << std::string(2 * 1024 * 1024, 'x') << "</description></domain>";
   }
-  guest_spec ok = tiny_guest(unique("beside-deep"));
+  guest_spec ok = small_test_guest(unique_name("beside-deep"));
   d.define(ok);
   d.start();  // crashed (stack overflow) at every start before
   BOOST_TEST_REQUIRE(d.wait_state(ok.name, "running"), d.daemon_log());
-  BOOST_TEST(log_has(d, (d.dir / "domains.d" / "deep.xml").string() + ": elements nest deeper than the limit of 64 levels"),
+  BOOST_TEST(d.wait_log((d.dir / "domains.d" / "deep.xml").string() +
+                            ": elements nest deeper than the limit of 64 levels",
+                        log_wait),
              d.daemon_log());
-  BOOST_TEST(log_has(d, (d.dir / "domains.d" / "huge.xml").string() + ": " +
+  BOOST_TEST(d.wait_log((d.dir / "domains.d" / "huge.xml").string() + ": " +
                             std::to_string(std::filesystem::file_size(d.dir / "domains.d" / "huge.xml")) +
-                            " bytes is over the domain file size limit"),
+                            " bytes is over the domain file size limit", log_wait),
              d.daemon_log());
   int status = 0;
   BOOST_TEST(::waitpid(d.pid, &status, WNOHANG) == 0, "vnumad exited");
@@ -119,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
   const fs::path conf = d.dir / "domains.d";
   fs::remove_all(conf);
   d.start();  // the dir does not exist yet: the daemon waits for it
-  BOOST_TEST_REQUIRE(log_has(d, "does not exist; waiting for it"), d.daemon_log());
+  BOOST_TEST_REQUIRE(d.wait_log("does not exist; waiting for it", log_wait), d.daemon_log());
 
   // The user's script: it would leave a marker if anything ran it.
   const fs::path marker = d.dir / "ran-as-root";
@@ -128,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
   fs::permissions(script, fs::perms(0755));
   BOOST_TEST_REQUIRE(::chown(script.c_str(), nobody(), static_cast<gid_t>(-1)) == 0);
 
-  guest_spec g = tiny_guest(unique("user-made"));
+  guest_spec g = small_test_guest(unique_name("user-made"));
   std::string xml = domain_xml(g, d.serial(g.name));
   xml.replace(xml.find("<devices>"), 9, "<devices>\n    <emulator>" + script.string() + "</emulator>");
   fs::create_directory(d.dir / "staging");
@@ -140,22 +132,25 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
   fs::rename(d.dir / "staging" / "g.xml", d.domain_file(g.name));
 
   const std::string owner = " is owned by uid " + std::to_string(nobody()) + " (nobody), not root";
-  BOOST_TEST(log_has(d, "domain file " + d.domain_file(g.name).string() + " refused: " + conf.string() + owner),
-             d.daemon_log());
+  BOOST_TEST(
+      d.wait_log("domain file " + d.domain_file(g.name).string() + " refused: " + conf.string() + owner, log_wait),
+      d.daemon_log());
 
   // The dir made root's: the user's file itself is still refused...
   BOOST_TEST_REQUIRE(::chown(conf.c_str(), 0, static_cast<gid_t>(-1)) == 0);
   BOOST_TEST_REQUIRE(d.call("reload").has_value());
-  BOOST_TEST(log_has(d, "refused: " + d.domain_file(g.name).string() + owner), d.daemon_log());
+  BOOST_TEST(d.wait_log("refused: " + d.domain_file(g.name).string() + owner, log_wait), d.daemon_log());
   // ...and so is a root-owned one that others may write...
   BOOST_TEST_REQUIRE(::chown(d.domain_file(g.name).c_str(), 0, static_cast<gid_t>(-1)) == 0);
   fs::permissions(d.domain_file(g.name), fs::perms(0646));
   BOOST_TEST_REQUIRE(d.call("reload").has_value());
-  BOOST_TEST(log_has(d, d.domain_file(g.name).string() + " is writable by others (mode 0646)"), d.daemon_log());
+  BOOST_TEST(d.wait_log(d.domain_file(g.name).string() + " is writable by others (mode 0646)", log_wait),
+             d.daemon_log());
   // ...and, trusted at last, its <emulator> is not on the allow-list.
   fs::permissions(d.domain_file(g.name), fs::perms(0644));
   BOOST_TEST_REQUIRE(d.call("reload").has_value());
-  BOOST_TEST(log_has(d, "<emulator>" + script.string() + "</emulator>: not an allowed emulator"), d.daemon_log());
+  BOOST_TEST(d.wait_log("<emulator>" + script.string() + "</emulator>: not an allowed emulator", log_wait),
+             d.daemon_log());
 
   BOOST_TEST(!fs::exists(marker), "the user's emulator ran");
   BOOST_TEST(d.list_names().empty());
@@ -163,12 +158,12 @@ BOOST_AUTO_TEST_CASE(a_config_dir_a_user_creates_later_runs_nothing_of_theirs) {
 
 BOOST_AUTO_TEST_CASE(a_link_planted_at_the_qemu_log_path_is_not_followed) {
   daemon_fixture d;
-  guest_spec g = tiny_guest(unique("log-link"));
+  guest_spec g = small_test_guest(unique_name("log-link"));
   const fs::path target = d.dir / "precious";
   write_text(target, "precious\n");
   fs::create_symlink(target, d.dir / "log" / (g.name + ".log"));
   d.define(g);
-  BOOST_TEST(log_has(d, "QEMU log " + (d.dir / "log" / (g.name + ".log")).string() + ": is a symbolic link"),
+  BOOST_TEST(d.wait_log("QEMU log " + (d.dir / "log" / (g.name + ".log")).string() + ": is a symbolic link", log_wait),
              d.daemon_log());
   BOOST_TEST(read_text(target) == "precious\n");
   BOOST_TEST(d.wait_state(g.name, "shut off", 20s), d.state(g.name));

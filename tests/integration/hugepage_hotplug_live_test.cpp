@@ -69,11 +69,7 @@ BOOST_AUTO_TEST_CASE(a_hot_added_dimm_of_a_huge_page_guest_is_huge_pages_on_its_
       "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
       "  <devices>\n    <serial type='file'><source path='" + d.serial("hp").string() +
       "'/><target port='0'/></serial>\n  </devices>\n</domain>\n";
-  write_text(d.dir / "hp.xml.new", xml);
-  fs::rename(d.dir / "hp.xml.new", d.domain_file("hp"));
-  BOOST_TEST_REQUIRE(d.wait_state("hp", "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid("hp").value_or(0);
-  BOOST_TEST_REQUIRE(qemu > 0);
+  const pid_t qemu = d.run_guest("hp", xml);
   const auto boot_mappings = hugetlbfs_mappings(qemu);
   BOOST_TEST(boot_mappings.size() == 1u, "the guest's RAM in hugetlbfs");
   const long free_before = read_number(node0_free);

@@ -31,9 +31,7 @@ std::map<std::string, thread_facts> iothreads_of(pid_t qemu) {
     if (comm.rfind("IO iothread", 0) != 0) continue;
     thread_facts f;
     f.tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
-    std::istringstream status(read_text(task.path() / "status"));
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("Cpus_allowed_list:", 0) == 0) f.cpus_allowed = line.substr(line.find_first_not_of(" \t", 18));
+    f.cpus_allowed = status_value(task.path() / "status", "Cpus_allowed_list");
     // The v1 cpuset hierarchy's line, else the v2 one ("0::PATH").
     std::istringstream groups(read_text(task.path() / "cgroup"));
     std::string unified;
@@ -65,15 +63,12 @@ void check_iothreads(pid_t qemu, const std::string& name, const std::string& log
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_reaches_qemu) {
-  char tmpl[] = "/tmp/vnumad-io-XXXXXX";
-  BOOST_TEST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-  const fs::path images = tmpl;
-  fs::permissions(images, fs::perms(0755));
-  const fs::path disk = images / "disk.img";
+  const temp_dir images("io");
+  const fs::path disk = images.path / "disk.img";
   write_text(disk, std::string(1 << 20, '\0'));
   ::chmod(disk.c_str(), 0640);
 
-  daemon_fixture d("image_dirs = " + images.string() + "\n");
+  daemon_fixture d("image_dirs = " + images.path.string() + "\n");
   const std::string name = "io" + std::to_string(::getpid() % 10000);
   const std::string xml =
       "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
@@ -90,14 +85,9 @@ BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_r
       "  <qemu:commandline>\n    <qemu:arg value='-global'/>\n    <qemu:arg value='ICH9-LPC.noreboot=on'/>\n"
       "    <qemu:env name='VNUMAD_PASSTHROUGH' value='it works'/>\n  </qemu:commandline>\n"
       "</domain>\n";
-  write_text(d.dir / (name + ".xml.new"), xml);
-  fs::rename(d.dir / (name + ".xml.new"), d.domain_file(name));
-  BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(name).value_or(0);
-  BOOST_TEST_REQUIRE(qemu > 0);
+  const pid_t qemu = d.run_guest(name, xml);
 
-  std::string cmdline = read_text("/proc/" + std::to_string(qemu) + "/cmdline");
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  const std::string cmdline = command_line(qemu);
   BOOST_TEST(cmdline.find(R"({"qom-type":"iothread","id":"iothread1"})") != std::string::npos, cmdline);
   BOOST_TEST(cmdline.find(R"("iothread":"iothread1")") != std::string::npos, cmdline);
   BOOST_TEST(cmdline.find(" -global ICH9-LPC.noreboot=on") != std::string::npos, cmdline);
@@ -134,8 +124,6 @@ BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_r
   check_iothreads(qemu, name, d.daemon_log());
 
   BOOST_TEST_REQUIRE(d.call("destroy", {{"name", name}}).has_value());
-  std::error_code ec;
-  fs::remove_all(images, ec);
 }
 
 BOOST_AUTO_TEST_CASE(strict_daemon_refuses_a_domain_with_what_it_does_not_act_on) {
@@ -144,9 +132,8 @@ BOOST_AUTO_TEST_CASE(strict_daemon_refuses_a_domain_with_what_it_does_not_act_on
   const std::string xml = "<domain type='qemu'><name>" + name + "</name><memory unit='MiB'>128</memory>"
                           "<os><type arch='x86_64' machine='q35'>hvm</type></os>"
                           "<devices><sound model='ich9'/></devices></domain>\n";
-  write_text(d.dir / (name + ".xml.new"), xml);
-  fs::rename(d.dir / (name + ".xml.new"), d.domain_file(name));
-  BOOST_TEST(wait_until([&] { return d.daemon_log().find("strict = true") != std::string::npos; }, 30s), d.daemon_log());
+  d.define(name, xml);
+  BOOST_TEST(d.wait_log("strict = true", 30s), d.daemon_log());
   const std::string log = d.daemon_log();
   BOOST_TEST(log.find("vnumad.conf has strict = true, and vnumad does not act on: <devices><sound model='ich9'>: not "
                       "supported, ignored") != std::string::npos,

@@ -56,26 +56,8 @@ std::string plain_guest(const std::string& name, const fs::path& kernel, const f
          "'/><target port='0'/></serial></devices>\n</domain>\n";
 }
 
-void define_xml(daemon_fixture& d, const std::string& name, const std::string& xml) {
-  const fs::path tmp = d.dir / (name + ".xml.new");
-  write_text(tmp, xml);
-  fs::rename(tmp, d.domain_file(name));
-}
-
-std::string status_field(pid_t pid, const std::string& key) {
-  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key + ":", 0) == 0) {
-      std::string rest = line.substr(key.size() + 1);
-      rest.erase(0, rest.find_first_not_of(" \t"));
-      return rest;
-    }
-  return {};
-}
-
-bool log_has(daemon_fixture& d, const std::string& text) {
-  return wait_until([&] { return d.daemon_log().find(text) != std::string::npos; }, 30s);
-}
+// How long the daemon has to log a refusal.
+constexpr auto log_wait = 30s;
 
 // Root-only copies of the test guest's kernel and initrd plus a raw disk, in
 // an image dir: QEMU's user can read them only because vnumad gives them.
@@ -119,26 +101,20 @@ BOOST_AUTO_TEST_CASE(qemu_runs_as_vnumad_qemu_with_given_files_restored_at_stop_
   const auto who = qemu_user();
   // The real default image dir stays in the list: image_dirs adds one, the
   // rule is the same.
-  char tmpl[] = "/tmp/vnumad-img-XXXXXX";
-  BOOST_TEST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-  const fs::path image_root = tmpl;
-  fs::permissions(image_root, fs::perms(0755));
-  images im(image_root / "images");
+  const temp_dir image_root("img");
+  images im(image_root.path / "images");
   daemon_fixture d(default_runas + "image_dirs = /var/lib/vnumad/images " + im.dir.string() + "\n");
   const std::string name = unique("lp");
-  define_xml(d, name, plain_guest(name, im.kernel, im.initrd, d.serial(name), im.disk_xml()));
-  BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
-  const pid_t pid = d.guest_pid(name).value_or(0);
-  BOOST_TEST_REQUIRE(pid > 0);
+  const pid_t pid = d.run_guest(name, plain_guest(name, im.kernel, im.initrd, d.serial(name), im.disk_xml()));
 
   // QEMU's real credentials, from the kernel.
   const std::string uid = std::to_string(who.uid), gid = std::to_string(who.gid);
-  BOOST_TEST(status_field(pid, "Uid") == uid + "\t" + uid + "\t" + uid + "\t" + uid);
-  BOOST_TEST(status_field(pid, "Gid") == gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  BOOST_TEST(status_value(pid, "Uid") == uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  BOOST_TEST(status_value(pid, "Gid") == gid + "\t" + gid + "\t" + gid + "\t" + gid);
   std::string groups;
   for (gid_t g : who.groups) groups += std::to_string(g) + " ";
-  BOOST_TEST(status_field(pid, "Groups") == groups);
-  BOOST_TEST(status_field(pid, "CapEff") == "0000000000000000");
+  BOOST_TEST(status_value(pid, "Groups") == groups);
+  BOOST_TEST(status_value(pid, "CapEff") == "0000000000000000");
   check_given(im, who);
   // The serial log (in log_dir, root's) was opened by vnumad and passed: the
   // guest's kernel writes to it although QEMU could not open the path.
@@ -166,13 +142,11 @@ BOOST_AUTO_TEST_CASE(qemu_runs_as_vnumad_qemu_with_given_files_restored_at_stop_
   d.stop(SIGKILL);
   ::kill(second, SIGKILL);
   // Gone, or a zombie its new parent has not reaped yet: either way dead.
-  BOOST_TEST(wait_until([&] { return !pid_alive(second) || status_field(second, "State").rfind("Z", 0) == 0; }, 10s));
+  BOOST_TEST(wait_until([&] { return !pid_alive(second) || status_value(second, "State").rfind("Z", 0) == 0; }, 10s));
   fs::remove(d.domain_file(name));  // else the restarted daemon starts (and gives) it again
   d.start();
   BOOST_TEST(wait_until([&] { return id_of(im.disk).uid == 0u; }, 30s), d.daemon_log());
   check_restored(im);
-  std::error_code ec;
-  fs::remove_all(image_root, ec);
 }
 
 BOOST_AUTO_TEST_CASE(shadow_as_disk_serial_or_kernel_is_refused_and_left_alone) {
@@ -197,8 +171,8 @@ BOOST_AUTO_TEST_CASE(shadow_as_disk_serial_or_kernel_is_refused_and_left_alone) 
        "<os><kernel>/etc/shadow</kernel>: refused: QEMU runs as user 'vnumad-qemu', which may not read /etc/shadow"},
   };
   for (const auto& a : attempts) {
-    define_xml(d, a.name, a.xml);
-    BOOST_TEST(log_has(d, a.error), a.name << ":\n" << d.daemon_log());
+    d.define(a.name, a.xml);
+    BOOST_TEST(d.wait_log(a.error, log_wait), a.name << ":\n" << d.daemon_log());
     BOOST_TEST(d.state(a.name) == "shut off");
     BOOST_TEST(!d.guest_pid(a.name).has_value());
   }
@@ -214,9 +188,8 @@ BOOST_AUTO_TEST_CASE(shadow_as_disk_serial_or_kernel_is_refused_and_left_alone) 
 BOOST_AUTO_TEST_CASE(a_locked_guest_gets_its_memlock_limit_or_a_clear_error) {
   daemon_fixture d("runas = vnumad-qemu\n");
   const std::string name = unique("lplock");
-  define_xml(d, name,
-             plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name), "",
-                         "  <memoryBacking><locked/></memoryBacking>\n"));
+  d.define(name, plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name), "",
+                             "  <memoryBacking><locked/></memoryBacking>\n"));
   if (memlock_raisable()) {
     BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
     const pid_t pid = d.guest_pid(name).value_or(0);
@@ -226,8 +199,9 @@ BOOST_AUTO_TEST_CASE(a_locked_guest_gets_its_memlock_limit_or_a_clear_error) {
                read_text("/proc/" + std::to_string(pid) + "/limits"));
   } else {
     BOOST_TEST_MESSAGE("root cannot raise RLIMIT_MEMLOCK here (no CAP_SYS_RESOURCE): checking the error");
-    BOOST_TEST(log_has(d, "cannot raise RLIMIT_MEMLOCK to 2415919104 bytes for a guest with "
-                          "<memoryBacking><locked/>"),
+    BOOST_TEST(d.wait_log("cannot raise RLIMIT_MEMLOCK to 2415919104 bytes for a guest with "
+                          "<memoryBacking><locked/>",
+                          log_wait),
                d.daemon_log());
     BOOST_TEST(d.daemon_log().find("LimitMEMLOCK=infinity in vnumad.service") != std::string::npos);
     BOOST_TEST(d.state(name) == "shut off");
@@ -237,9 +211,9 @@ BOOST_AUTO_TEST_CASE(a_locked_guest_gets_its_memlock_limit_or_a_clear_error) {
 BOOST_AUTO_TEST_CASE(runas_root_still_works_with_a_warning) {
   daemon_fixture d("runas = root\n");
   const std::string name = unique("lproot");
-  define_xml(d, name, plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name)));
+  d.define(name, plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name)));
   BOOST_TEST_REQUIRE(d.wait_state(name, "running"), d.daemon_log());
-  BOOST_TEST(status_field(d.guest_pid(name).value_or(0), "Uid") == "0\t0\t0\t0");
+  BOOST_TEST(status_value(d.guest_pid(name).value_or(0), "Uid") == "0\t0\t0\t0");
   BOOST_TEST(d.daemon_log().find("runas = root: QEMU runs as root") != std::string::npos, d.daemon_log());
   BOOST_TEST(wait_until([&] { return !read_text(d.serial(name)).empty(); }, 60s), "no serial output");
 }
@@ -247,7 +221,7 @@ BOOST_AUTO_TEST_CASE(runas_root_still_works_with_a_warning) {
 BOOST_AUTO_TEST_CASE(a_missing_runas_user_fails_the_start_naming_user_and_key) {
   daemon_fixture d("runas = vnumad-no-such-user\n");
   const std::string name = unique("lpnouser");
-  define_xml(d, name, plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name)));
-  BOOST_TEST(log_has(d, "runas = vnumad-no-such-user: no such user"), d.daemon_log());
+  d.define(name, plain_guest(name, guest_image / "vmlinuz", guest_image / "initrd.gz", d.serial(name)));
+  BOOST_TEST(d.wait_log("runas = vnumad-no-such-user: no such user", log_wait), d.daemon_log());
   BOOST_TEST(d.state(name) == "shut off");
 }

@@ -14,8 +14,6 @@ using namespace vnumad::testing;
 
 namespace {
 
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
 // Per-node online CPU counts in the guest's latest tick (or boot view).
 std::vector<std::size_t> node_counts(const qemu::guest_view& v) {
   std::vector<std::size_t> out;
@@ -52,10 +50,8 @@ std::string online_of(daemon_fixture& d, const std::string& name) {
 
 BOOST_AUTO_TEST_CASE(balanced_hotplug_memory_and_live_edit_without_restarting_qemu) {
   daemon_fixture d;
-  guest_spec g{.name = unique("hot"), .current = 4, .max_memory_mib = "2048"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("hot"), .current = 4, .max_memory_mib = "2048"};
+  pid_t qemu = d.run_guest(g);
   d.wait_guest_ready(g.name);
 
   // Boots with one vCPU per cell: 0, 2, 4, 6.
@@ -68,11 +64,7 @@ BOOST_AUTO_TEST_CASE(balanced_hotplug_memory_and_live_edit_without_restarting_qe
   BOOST_TEST(up->at("online").as_string() == "0-7");
   BOOST_TEST_REQUIRE(wait_counts(d, g.name, {2, 2, 2, 2}), read_text(d.serial(g.name)));
   BOOST_TEST(online_of(d, g.name) == "0-7");
-  auto running = d.running_domain(g.name);
-  auto affinities = vcpu_affinities(d, g.name);
-  BOOST_TEST(affinities.size() == 8u);
-  for (const auto& pin : running.cputune->vcpupins)
-    BOOST_TEST(config::format_id_set(affinities[pin.vcpu]) == config::format_id_set(pin.cpuset), "vCPU " << pin.vcpu);
+  check_vcpu_pins(d, g.name, 8);
 
   // attach-memory --cell 2 --size 256MiB: the guest's node 2 grows by ~256 MiB.
   qemu::guest_view before;
@@ -109,10 +101,8 @@ BOOST_AUTO_TEST_CASE(balanced_hotplug_memory_and_live_edit_without_restarting_qe
 
 BOOST_AUTO_TEST_CASE(detach_memory_then_a_refused_unplug_is_reported_and_the_guest_lives) {
   daemon_fixture d;
-  guest_spec g{.name = unique("refuse"), .vcpus = 4, .cells = 2, .max_memory_mib = "2048"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g{.name = unique_name("refuse"), .vcpus = 4, .cells = 2, .max_memory_mib = "2048"};
+  pid_t qemu = d.run_guest(g);
   d.wait_guest_ready(g.name);
 
   auto attached = d.call("attach-memory", {{"name", g.name}, {"cell", 1}, {"size", "128MiB"}});
@@ -143,9 +133,8 @@ BOOST_AUTO_TEST_CASE(detach_memory_then_a_refused_unplug_is_reported_and_the_gue
 
 BOOST_AUTO_TEST_CASE(control_socket_serves_many_clients_and_refuses_bad_requests) {
   daemon_fixture d;
-  guest_spec g{.name = unique("ctl"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
+  guest_spec g{.name = unique_name("ctl"), .vcpus = 2, .cells = 2, .memory_mib = "256"};
+  d.run_guest(g);
   std::vector<std::future<bool>> clients;
   for (int i = 0; i < 100; ++i)
     clients.push_back(std::async(std::launch::async, [&] {

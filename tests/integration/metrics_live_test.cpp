@@ -14,12 +14,12 @@
 #include "daemon_support.hpp"
 #include "proc_mappings.hpp"
 #include "support/prometheus_text.hpp"
+#include "unix_stream.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 using namespace vnumad;
 using namespace vnumad::testing;
@@ -27,18 +27,6 @@ using namespace vnumad::testing;
 namespace {
 
 constexpr std::uint64_t MiB = 1024 * 1024;
-
-int connect_unix(const fs::path& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 int connect_tcp(unsigned port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -168,17 +156,6 @@ std::uint64_t node_meminfo_kb(unsigned node, const std::string& key) {
   return 0;
 }
 
-// Threads of QEMU that run a vCPU ("CPU 1/TCG", "CPU 0/KVM").
-unsigned vcpu_threads(pid_t pid) {
-  unsigned n = 0;
-  std::error_code ec;
-  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::string comm = read_text(t.path() / "comm");
-    n += comm.rfind("CPU ", 0) == 0 ? 1 : 0;
-  }
-  return n;
-}
-
 std::string locked_guest_xml(daemon_fixture& d, const guest_spec& g) {
   std::string xml = domain_xml(g, d.serial(g.name));
   const std::string memory_end = "</memory>\n";
@@ -235,7 +212,7 @@ BOOST_AUTO_TEST_CASE(a_scrape_shows_the_guest_and_the_host_as_proc_and_sysfs_do)
   std::this_thread::sleep_for(1200ms);  // past the shared figures' max age
 
   const auto start = std::chrono::steady_clock::now();
-  prom_parse p = scrape(connect_unix(metrics_socket));
+  prom_parse p = scrape(connect_unix_stream(metrics_socket));
   const auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST_MESSAGE("scrape over the unix socket took "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms; vnumad says "
@@ -248,7 +225,7 @@ BOOST_AUTO_TEST_CASE(a_scrape_shows_the_guest_and_the_host_as_proc_and_sysfs_do)
   BOOST_TEST(*p.value("vnumad_guests", {{"state", "running"}}) == 1);
   BOOST_TEST(*p.value("vnumad_guest_vcpus", guest) == 4);
   BOOST_TEST(*p.value("vnumad_guest_vcpus_online", guest) == double(view.online.size()));
-  BOOST_TEST(*p.value("vnumad_guest_vcpus_online", guest) == double(vcpu_threads(pid)));
+  BOOST_TEST(*p.value("vnumad_guest_vcpus_online", guest) == double(vcpu_thread_dirs(pid).size()));
   BOOST_TEST(view.online.size() == 2u);
 
   // Its placement: two cells of 256 MiB on node 0, held in the ledger.
@@ -327,7 +304,7 @@ BOOST_AUTO_TEST_CASE(a_scrape_shows_the_guest_and_the_host_as_proc_and_sysfs_do)
   BOOST_TEST(*after.value("vnumad_control_requests_total", {{"verb", "restart"}, {"code", "ok"}}) == 1);
   BOOST_TEST(*after.value("vnumad_control_requests_total", {{"verb", "setvcpus"}, {"code", "ok"}}) == 1);
   const pid_t new_pid = *d.guest_pid(spec.name);
-  BOOST_TEST(*after.value("vnumad_guest_vcpus_online", guest) == double(vcpu_threads(new_pid)));
+  BOOST_TEST(*after.value("vnumad_guest_vcpus_online", guest) == double(vcpu_thread_dirs(new_pid).size()));
 }
 
 BOOST_AUTO_TEST_CASE(the_port_is_bounded_and_the_control_socket_keeps_answering) {

@@ -16,8 +16,6 @@
 #include "daemon_support.hpp"
 #include "proc_mappings.hpp"
 
-#include <array>
-#include <cstdio>
 #include <map>
 
 using namespace vnumad;
@@ -28,32 +26,8 @@ namespace {
 constexpr std::uint64_t MiB = 1024 * 1024;
 
 std::string firmware_guest_xml(const std::string& name) {
-  return "<domain type='qemu'>\n  <name>" + name +
-         "</name>\n"
-         "  <memory unit='MiB'>256</memory>\n"
-         "  <maxMemory slots='2' unit='MiB'>1024</maxMemory>\n"
-         "  <memoryBacking><locked/></memoryBacking>\n"
-         "  <vcpu placement='static'>2</vcpu>\n"
-         "  <vnuma mode='node' distribution='contiguous'><partition nodeset='0' cells='2'/></vnuma>\n"
-         "  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <features><acpi/><apic/></features>\n"
-         "  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>\n"
-         "  <devices></devices>\n</domain>\n";
-}
-
-struct command_output {
-  int status = -1;
-  std::string out;
-};
-
-command_output run(const std::string& command) {
-  command_output r;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  r.status = ::pclose(p);
-  return r;
+  return firmware_domain_xml({.name = name, .memory_mib = 256, .max_memory_mib = 1024u, .locked = true, .vcpus = 2,
+                              .cells = 2, .features = "<acpi/><apic/>"});
 }
 
 }  // namespace
@@ -71,10 +45,10 @@ BOOST_AUTO_TEST_CASE(numastat_matches_numa_maps_of_a_locked_guest_and_dominfo_sh
   BOOST_TEST_REQUIRE(attached.has_value(), (attached ? "" : attached.error().message) << d.daemon_log());
 
   auto ctl = [&](const std::string& args, const fs::path& socket) {
-    return run(vnumactl_binary.string() + " " + args + " --socket " + socket.string() + " 2>&1");
+    return run_vnumactl(args + " --socket " + socket.string());
   };
   auto json_out = ctl("numastat " + name + " --json", d.socket());
-  BOOST_TEST_REQUIRE(json_out.status == 0, json_out.out);
+  BOOST_TEST_REQUIRE(json_out.exit_status == 0, json_out.out);
   auto mappings = read_mappings(pid);
   json::object stat = json::parse(json_out.out).as_object();
   BOOST_TEST_MESSAGE("numastat --json: " << json_out.out);
@@ -130,25 +104,25 @@ BOOST_AUTO_TEST_CASE(numastat_matches_numa_maps_of_a_locked_guest_and_dominfo_sh
 
   // The table and the dominfo line.
   auto table = ctl("numastat " + name, d.socket());
-  BOOST_TEST_REQUIRE(table.status == 0, table.out);
+  BOOST_TEST_REQUIRE(table.exit_status == 0, table.out);
   BOOST_TEST_MESSAGE("numastat:\n" << table.out);
   BOOST_TEST(table.out.find("0-1*    node 0     4K") != std::string::npos, table.out);
   BOOST_TEST(table.out.find("Guest memory on its bound nodes: 100%") != std::string::npos, table.out);
   auto info = ctl("dominfo " + name, d.socket());
-  BOOST_TEST_REQUIRE(info.status == 0, info.out);
+  BOOST_TEST_REQUIRE(info.exit_status == 0, info.out);
   BOOST_TEST(info.out.find("\nMemory placement: 100% on bound nodes\n") != std::string::npos, info.out);
 
   // Read-only verb: served on the read-only socket too.
   auto ro = ctl("numastat " + name + " --json", ro_socket);
-  BOOST_TEST(ro.status == 0, ro.out);
+  BOOST_TEST(ro.exit_status == 0, ro.out);
   auto ro_info = ctl("dominfo " + name + " --json", ro_socket);
-  BOOST_TEST_REQUIRE(ro_info.status == 0, ro_info.out);
+  BOOST_TEST_REQUIRE(ro_info.exit_status == 0, ro_info.out);
   BOOST_TEST(json::parse(ro_info.out).at("memory_placement").at("on_bound_nodes_percent").to_number<double>() == 100.0);
 
   // Not running: a clear error and a failing exit status.
   BOOST_TEST_REQUIRE(d.call("destroy", {{"name", name}}, 30s).has_value());
   auto stopped = ctl("numastat " + name, d.socket());
-  BOOST_TEST(WEXITSTATUS(stopped.status) != 0, stopped.out);
+  BOOST_TEST(stopped.exit_status > 0, stopped.out);
   BOOST_TEST(stopped.out.find("is not running") != std::string::npos, stopped.out);
   std::error_code ec;
   fs::remove(ro_socket, ec);

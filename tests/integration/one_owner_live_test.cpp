@@ -19,65 +19,26 @@ using namespace vnumad::testing;
 
 namespace {
 
-const fs::path cpuset_root = "/sys/fs/cgroup/cpuset/vnumad";
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-guest_spec small_guest(const std::string& name) {
-  return guest_spec{.name = name, .vcpus = 2, .cells = 1, .memory_mib = "256"};
-}
-
-// Pids of live QEMU processes whose command line names this guest.
-std::vector<pid_t> qemus_of(const std::string& name) {
-  std::vector<pid_t> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string base = entry.path().filename().string();
-    if (base.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmdline = read_text(entry.path() / "cmdline");
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find("qemu-system") != std::string::npos && cmdline.find("guest=" + name + ",") != std::string::npos)
-      found.push_back(static_cast<pid_t>(std::stol(base)));
-  }
-  return found;
-}
-
 // The vCPU groups' task files under the guest's cgroup and the tids in each
 // (the emulator group's threads come and go with QEMU's worker pool).
 std::map<std::string, std::set<std::string>> vcpu_cgroup_tasks(const std::string& name) {
   std::map<std::string, std::set<std::string>> out;
   std::error_code ec;
-  for (const auto& group : fs::directory_iterator(cpuset_root / name, ec)) {
-    if (group.path().filename().string().rfind("vcpu", 0) != 0) continue;
-    std::istringstream in(read_text(group.path() / "tasks"));
-    for (std::string tid; in >> tid;) out[group.path().string()].insert(tid);
-  }
+  for (const auto& group : fs::directory_iterator(vnumad_cgroup / name, ec))
+    if (group.path().filename().string().rfind("vcpu", 0) == 0) out[group.path().string()] = cgroup_task_ids(group.path());
   return out;
 }
 
 bool in_emulator_group(const std::string& name, pid_t pid) {
-  std::istringstream in(read_text(cpuset_root / name / "emulator" / "tasks"));
-  for (std::string tid; in >> tid;)
-    if (tid == std::to_string(pid)) return true;
-  return false;
+  return cgroup_task_ids(vnumad_cgroup / name / "emulator").contains(std::to_string(pid));
 }
 
 // Runs vnumad in the foreground with `args` and returns its exit status and
 // output; it must end by itself within 30 s.
 std::pair<int, std::string> run_vnumad(const fs::path& dir, std::vector<std::string> args) {
   fs::path out = dir / "second.log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    args.insert(args.begin(), vnumad_binary.string());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  args.insert(args.begin(), vnumad_binary.string());
+  pid_t pid = spawn_program(args, [&] { send_output_to(out, O_TRUNC); });
   int status = -1;
   bool ended = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 30s);
   if (!ended) {
@@ -88,18 +49,12 @@ std::pair<int, std::string> run_vnumad(const fs::path& dir, std::vector<std::str
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out)};
 }
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
-
 // Removes a guest's cgroups that no daemon will remove (its QEMU was not theirs).
 void remove_cgroups(const std::string& name) {
   std::error_code ec;
-  for (const auto& child : fs::directory_iterator(cpuset_root / name, ec))
+  for (const auto& child : fs::directory_iterator(vnumad_cgroup / name, ec))
     if (child.is_directory()) ::rmdir(child.path().c_str());
-  ::rmdir((cpuset_root / name).c_str());
+  ::rmdir((vnumad_cgroup / name).c_str());
 }
 
 std::vector<std::string> second_daemon_args(const fs::path& dir, const fs::path& state_dir) {
@@ -113,12 +68,10 @@ std::vector<std::string> second_daemon_args(const fs::path& dir, const fs::path&
 
 BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_refused) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique("owner"));
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g = small_test_guest(unique_name("owner"));
+  const pid_t qemu = d.run_guest(g);
   const auto tasks_before = vcpu_cgroup_tasks(g.name);
-  BOOST_TEST_REQUIRE(tasks_before.size() == 2u, "no vCPU groups under " << (cpuset_root / g.name));
+  BOOST_TEST_REQUIRE(tasks_before.size() == 2u, "no vCPU groups under " << (vnumad_cgroup / g.name));
   BOOST_TEST_REQUIRE(in_emulator_group(g.name, qemu));
 
   // The same state dir: refused, naming the dir and the first daemon's pid.
@@ -138,13 +91,13 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_ref
   {
     auto [status, output] = run_vnumad(d.dir, second_daemon_args(d.dir, d.dir / "state2"));
     BOOST_TEST(status == 1, output);
-    BOOST_TEST(output.find("cgroup dir " + cpuset_root.string() + " is locked by another vnumad (pid " +
+    BOOST_TEST(output.find("cgroup dir " + vnumad_cgroup.string() + " is locked by another vnumad (pid " +
                            std::to_string(d.pid) + ")") != std::string::npos,
                output);
   }
   // The first daemon's guest is untouched: same QEMU, same threads in the same groups.
   BOOST_TEST(pid_alive(qemu));
-  BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});
+  BOOST_TEST(guest_qemus(g.name) == std::vector<pid_t>{qemu});
   BOOST_TEST(vcpu_cgroup_tasks(g.name) == tasks_before);
   BOOST_TEST(in_emulator_group(g.name, qemu));
   BOOST_TEST(d.state(g.name) == "running");
@@ -152,10 +105,8 @@ BOOST_AUTO_TEST_CASE(a_second_daemon_on_the_same_state_dir_or_cgroup_root_is_ref
 
 BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_reattaches) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique("vanish"));
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g = small_test_guest(unique_name("vanish"));
+  const pid_t qemu = d.run_guest(g);
   const fs::path guest_dir = d.dir / "state" / g.name;
   BOOST_TEST_REQUIRE(fs::exists(guest_dir / "qemu" / "qmp.sock"));
 
@@ -183,23 +134,21 @@ BOOST_AUTO_TEST_CASE(a_vanished_state_dir_and_socket_come_back_and_a_restart_rea
   BOOST_TEST(d.guest_pid(g.name).value_or(-1) == qemu);
   BOOST_TEST(d.daemon_log().find("re-attached to QEMU pid " + std::to_string(qemu)) != std::string::npos);
   std::this_thread::sleep_for(3s);  // a duplicate start would have spawned by now
-  BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});
+  BOOST_TEST(guest_qemus(g.name) == std::vector<pid_t>{qemu});
 }
 
 BOOST_AUTO_TEST_CASE(a_running_qemu_without_a_record_is_not_started_twice) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique("norecord"));
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(g.name).value();
+  guest_spec g = small_test_guest(unique_name("norecord"));
+  const pid_t qemu = d.run_guest(g);
 
   // The daemon goes, then its state dir (a careless operator, a tmpfiles run).
   d.stop(SIGTERM);
   fs::remove_all(d.dir / "state");
   d.start();
-  BOOST_TEST_REQUIRE(wait_until([&] { return count_of(d.daemon_log(), "ready:") == 2; }, 30s), d.daemon_log());
+  BOOST_TEST_REQUIRE(wait_until([&] { return occurrences(d.daemon_log(), "ready:") == 2; }, 30s), d.daemon_log());
   std::this_thread::sleep_for(3s);  // a duplicate start would have spawned by now
-  BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});
+  BOOST_TEST(guest_qemus(g.name) == std::vector<pid_t>{qemu});
   const std::string log = d.daemon_log();
   BOOST_TEST(log.find("QEMU pid " + std::to_string(qemu) + " runs without a state record") != std::string::npos, log);
   BOOST_TEST(log.find("not starting a second one") != std::string::npos, log);
@@ -209,30 +158,22 @@ BOOST_AUTO_TEST_CASE(a_running_qemu_without_a_record_is_not_started_twice) {
   BOOST_TEST_REQUIRE(!started.has_value());
   BOOST_TEST(started.error().code == errc::already_exists);
   BOOST_TEST(started.error().message.find("QEMU pid " + std::to_string(qemu)) != std::string::npos);
-  BOOST_TEST(qemus_of(g.name) == std::vector<pid_t>{qemu});
+  BOOST_TEST(guest_qemus(g.name) == std::vector<pid_t>{qemu});
   // Not the daemon's any more: the test ends it.
   ::kill(qemu, SIGKILL);
-  BOOST_TEST(wait_until([&] { return qemus_of(g.name).empty(); }, 10s));
+  BOOST_TEST(wait_until([&] { return guest_qemus(g.name).empty(); }, 10s));
   BOOST_TEST(wait_until([&] {
     remove_cgroups(g.name);
-    return !fs::exists(cpuset_root / g.name);
+    return !fs::exists(vnumad_cgroup / g.name);
   }, 10s));
 }
 
 BOOST_AUTO_TEST_CASE(a_sigstopped_qemu_is_not_responding_and_nothing_takes_effect_later) {
   daemon_fixture d;
-  guest_spec g = small_guest(unique("stopped"));
-  d.define(g);
-  BOOST_TEST_REQUIRE(d.wait_state(g.name, "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid(g.name).value();
-  auto vcpu_threads = [&] {
-    // debug-threads=on names them "CPU N/TCG".
-    int n = 0;
-    for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(qemu) + "/task"))
-      if (read_text(task.path() / "comm").rfind("CPU ", 0) == 0) ++n;
-    return n;
-  };
-  BOOST_TEST_REQUIRE(vcpu_threads() == 2);
+  guest_spec g = small_test_guest(unique_name("stopped"));
+  const pid_t qemu = d.run_guest(g);
+  auto vcpu_threads = [&] { return vcpu_thread_dirs(qemu).size(); };
+  BOOST_TEST_REQUIRE(vcpu_threads() == 2u);
 
   BOOST_TEST_REQUIRE(::kill(qemu, SIGSTOP) == 0);
   BOOST_TEST_REQUIRE(wait_until([&] { return read_text("/proc/" + std::to_string(qemu) + "/stat").find(") T ") != std::string::npos; }, 5s));
@@ -249,7 +190,7 @@ BOOST_AUTO_TEST_CASE(a_sigstopped_qemu_is_not_responding_and_nothing_takes_effec
   // Once QEMU runs again, neither the unplug nor the pause happens.
   BOOST_TEST_REQUIRE(::kill(qemu, SIGCONT) == 0);
   std::this_thread::sleep_for(3s);
-  BOOST_TEST(vcpu_threads() == 2);
+  BOOST_TEST(vcpu_threads() == 2u);
   BOOST_TEST(d.state(g.name) == "running");
   auto status = d.call("resume", {{"name", g.name}});  // answers again
   BOOST_TEST(status.has_value(), (status ? "" : status.error().message));

@@ -15,19 +15,8 @@ namespace {
 // vCPU id -> Cpus_allowed_list of QEMU's "CPU N/TCG" thread.
 std::map<unsigned, std::string> vcpu_thread_affinity_from_proc(pid_t qemu) {
   std::map<unsigned, std::string> out;
-  const fs::path tasks = "/proc/" + std::to_string(qemu) + "/task";
-  std::error_code ec;
-  for (const auto& task : fs::directory_iterator(tasks, ec)) {
-    std::string comm = read_text(task.path() / "comm");
-    unsigned vcpu = 0;
-    if (std::sscanf(comm.c_str(), "CPU %u/TCG", &vcpu) != 1) continue;
-    std::string status = read_text(task.path() / "status");
-    auto pos = status.find("Cpus_allowed_list:");
-    if (pos == std::string::npos) continue;
-    std::string list = status.substr(pos + 18, status.find('\n', pos) - pos - 18);
-    list.erase(0, list.find_first_not_of(" \t"));
-    out[vcpu] = list;
-  }
+  for (const auto& [vcpu, task] : vcpu_thread_dirs(qemu))
+    if (auto list = status_value(task / "status", "Cpus_allowed_list"); !list.empty()) out[vcpu] = list;
   return out;
 }
 
@@ -42,16 +31,11 @@ BOOST_AUTO_TEST_CASE(each_vcpu_of_a_plain_guest_gets_its_vcpupin) {
       "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
       "  <devices>\n    <serial type='file'><source path='" + d.serial("plain").string() +
       "'/><target port='0'/></serial>\n  </devices>\n</domain>\n";
-  write_text(d.dir / "plain.xml.new", xml);
-  fs::rename(d.dir / "plain.xml.new", d.domain_file("plain"));
-  BOOST_TEST_REQUIRE(d.wait_state("plain", "running"), d.daemon_log());
-  const pid_t qemu = d.guest_pid("plain").value_or(0);
-  BOOST_TEST_REQUIRE(qemu > 0);
+  const pid_t qemu = d.run_guest("plain", xml);
 
   // QEMU runs the topology vnumad gave it: one socket per vCPU, as libvirt
   // passes for a domain without <topology>.
-  std::string cmdline = read_text("/proc/" + std::to_string(qemu) + "/cmdline");
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  const std::string cmdline = command_line(qemu);
   BOOST_TEST(cmdline.find(" 2,sockets=2,cores=1,threads=1 ") != std::string::npos, cmdline);
 
   auto affinity = vcpu_thread_affinity_from_proc(qemu);

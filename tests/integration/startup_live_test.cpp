@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon_support.hpp"
+#include "fake_qemu_plans.hpp"
 #include "support/notify_socket.hpp"
 
 #include <cstdlib>
@@ -22,60 +23,40 @@ using namespace vnumad::testing;
 
 namespace {
 
-const fs::path fake_qemu = fs::path(VNUMAD_BINARY_DIR) / "fake-qemu" / "qemu-system-x86_64";
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
 // Firmware only, one vCPU floating on the host CPUs, no locked memory: cheap.
 std::string small_domain(const std::string& name) {
-  return "<domain type='qemu'>\n  <name>" + name + "</name>\n  <memory unit='MiB'>128</memory>\n"
-         "  <vcpu placement='static' cpuset='0-1'>1</vcpu>\n"
-         "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
-         "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n  <on_crash>destroy</on_crash>\n"
-         "  <devices/>\n</domain>\n";
+  return firmware_domain_xml({.name = name, .vcpu_cpuset = "0-1", .features = ""});
 }
 
 // Processes running the fake QEMU for one of `names` (the relays; each has
 // the real QEMU as its child).
 std::set<std::string> qemus_for(const std::vector<std::string>& names) {
   std::set<std::string> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::error_code ec;
-    if (fs::read_symlink(entry.path() / "exe", ec) != fake_qemu) continue;
-    std::string cmdline = read_text(entry.path() / "cmdline");
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    for (const auto& n : names)
-      if (cmdline.find("guest=" + n + ",") != std::string::npos) found.insert(n);
-  }
+  for (const auto& n : names)
+    if (!guest_qemus(n, fake_qemu_binary).empty()) found.insert(n);
   return found;
 }
 
 // A daemon whose QEMU is the fake, with NOTIFY_SOCKET set for it, and
 // guests written into the config dir before it (re)starts.
 struct startup_fixture {
-  fs::path plans;
+  fake_qemu_plans plans;
   std::unique_ptr<notify_socket> notify;
   std::unique_ptr<daemon_fixture> d;
 
   explicit startup_fixture(const std::string& conf) {
-    char tmpl[] = "/tmp/vnumad-plans-XXXXXX";
-    plans = ::mkdtemp(tmpl);
-    ::setenv("VNUMAD_FAKE_QEMU_PLAN_DIR", plans.c_str(), 1);
-    notify = std::make_unique<notify_socket>(plans / "notify.sock");
+    notify = std::make_unique<notify_socket>(plans.plan_dir / "notify.sock");
     ::setenv("NOTIFY_SOCKET", notify->path().c_str(), 1);
-    d = std::make_unique<daemon_fixture>("qemu_binary = " + fake_qemu.string() + "\n" + conf);
+    d = std::make_unique<daemon_fixture>("qemu_binary = " + fake_qemu_binary.string() + "\n" + conf);
   }
   ~startup_fixture() {
     // Closed first: unread, a full datagram queue would block vnumad's sd_notify.
     notify.reset();
     d.reset();
     ::unsetenv("NOTIFY_SOCKET");
-    std::error_code ec;
-    fs::remove_all(plans, ec);
   }
   void define(const std::string& name, const std::string& plan) {
-    if (!plan.empty()) write_text(plans / name, plan + "\n");
+    if (!plan.empty()) plans.plan(name, plan);
     write_text(d->domain_file(name), small_domain(name));
   }
   // Every notify message until one has READY=1; nullopt on timeout.
@@ -118,10 +99,10 @@ BOOST_AUTO_TEST_CASE(ready_before_slow_guests_start_with_the_limit_and_counts_in
   f.d->stop(SIGTERM);  // the guests go in first, as at boot
   std::vector<std::string> slow;
   for (const char* n : {"slow-a", "slow-b", "slow-c", "slow-d"}) {
-    slow.push_back(unique(n));
+    slow.push_back(unique_name(n));
     f.define(slow.back(), "delay-greeting 4");
   }
-  const std::string broken = unique("broken");
+  const std::string broken = unique_name("broken");
   f.define(broken, "exit-at-spawn");
   while (f.notify->receive(0ms)) {
   }
@@ -188,7 +169,7 @@ BOOST_AUTO_TEST_CASE(restart_while_guests_start_finishes_their_starts_on_the_sam
   f.d->stop(SIGTERM);
   std::vector<std::string> names;
   for (const char* n : {"cut-a", "cut-b", "cut-c"}) {
-    names.push_back(unique(n));
+    names.push_back(unique_name(n));
     f.define(names.back(), "delay-greeting 5");
   }
   f.d->start();

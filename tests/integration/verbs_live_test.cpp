@@ -15,31 +15,8 @@
 using namespace vnumad;
 using namespace vnumad::testing;
 
-namespace {
-
-std::string unique(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
-
-struct command_result {
-  int status = -1;
-  std::string output;
-};
-
-// vnumactl ARGS (made by the test), stdout and stderr.
-command_result vnumactl(const std::string& args) {
-  std::string line = vnumactl_binary.string() + " " + args + " 2>/dev/null";
-  command_result r;
-  FILE* pipe = ::popen(line.c_str(), "r");
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) r.output.append(buffer, n);
-  int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(the_read_only_socket_serves_exactly_the_read_only_verbs) {
-  const std::string ro_socket = (fs::temp_directory_path() / unique("vnumad-ro")).string() + ".sock";
+  const std::string ro_socket = (fs::temp_directory_path() / unique_name("vnumad-ro")).string() + ".sock";
   daemon_fixture d("readonly_socket = " + ro_socket + "\n");
   BOOST_TEST_REQUIRE(wait_until([&] { return fs::exists(ro_socket); }, 10s));
   // host-shutdown last: afterwards the daemon starts nothing.
@@ -72,19 +49,19 @@ BOOST_AUTO_TEST_CASE(the_read_only_socket_serves_exactly_the_read_only_verbs) {
   BOOST_TEST(unknown.error().message == "unknown op \"frobnicate\" (valid: " + reactor::verb_names() + ")");
 
   // vnumactl --json: the daemon's own error code.
-  auto r = vnumactl("dominfo no-such-guest --json -c " + d.socket().string());
-  BOOST_TEST(r.status == 2, r.output);
-  auto v = json::parse(r.output);
-  BOOST_TEST(v.at("error").at("code").as_string() == "not_found", r.output);
+  auto r = run_vnumactl("dominfo no-such-guest --json -c " + d.socket().string(), vnumactl_stderr::discarded);
+  BOOST_TEST(r.exit_status == 2, r.out);
+  auto v = json::parse(r.out);
+  BOOST_TEST(v.at("error").at("code").as_string() == "not_found", r.out);
   BOOST_TEST(std::string(v.at("error").at("message").as_string()).find("no-such-guest") != std::string::npos);
-  auto denied = vnumactl("destroy anyone --json -c " + ro_socket);
-  BOOST_TEST(denied.status == 1, denied.output);
-  BOOST_TEST(json::parse(denied.output).at("error").at("code").as_string() == "permission_denied", denied.output);
+  auto denied = run_vnumactl("destroy anyone --json -c " + ro_socket, vnumactl_stderr::discarded);
+  BOOST_TEST(denied.exit_status == 1, denied.out);
+  BOOST_TEST(json::parse(denied.out).at("error").at("code").as_string() == "permission_denied", denied.out);
 }
 
 BOOST_AUTO_TEST_CASE(events_name_every_step_with_its_time_and_reason_and_filter_by_guest) {
   daemon_fixture d;
-  const std::string name = unique("ev");
+  const std::string name = unique_name("ev");
   reactor::control_client all, mine, other;
   for (auto* c : {&all, &mine, &other}) BOOST_TEST_REQUIRE(c->connect(d.socket().string()).has_value());
   BOOST_TEST_REQUIRE(all.call("events", {}, 10s).has_value());

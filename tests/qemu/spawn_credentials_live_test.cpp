@@ -9,6 +9,7 @@
 #include "qemu/process.hpp"
 #include "qemu/qemu_user.hpp"
 #include "support/files_and_processes.hpp"
+#include "support/process_facts.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -25,20 +26,9 @@
 using namespace vnumad;
 namespace fs = std::filesystem;
 using vnumad::testing::read_text;
+using vnumad::testing::status_value;
 
 namespace {
-
-// "Uid:\t0\t0\t0\t0" -> the first field of a /proc/PID/status line.
-std::string status_field(pid_t pid, const std::string& key) {
-  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key + ":", 0) == 0) {
-      std::string rest = line.substr(key.size() + 1);
-      rest.erase(0, rest.find_first_not_of(" \t"));
-      return rest;
-    }
-  return {};
-}
 
 // The soft limit of "Max locked memory" in /proc/PID/limits.
 std::string memlock_soft(pid_t pid) {
@@ -96,18 +86,18 @@ BOOST_AUTO_TEST_CASE(child_runs_as_the_qemu_user_with_its_groups) {
   const pid_t pid = s.proc->pid();
   const std::string uid = std::to_string(who.uid), gid = std::to_string(who.gid);
   // Real, effective, saved and filesystem ids: nothing is left to regain root with.
-  BOOST_TEST(status_field(pid, "Uid") == uid + "\t" + uid + "\t" + uid + "\t" + uid);
-  BOOST_TEST(status_field(pid, "Gid") == gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  BOOST_TEST(status_value(pid, "Uid") == uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  BOOST_TEST(status_value(pid, "Gid") == gid + "\t" + gid + "\t" + gid + "\t" + gid);
   std::string groups;
   for (gid_t g : who.groups) groups += std::to_string(g) + " ";
-  BOOST_TEST(status_field(pid, "Groups") == groups);
-  BOOST_TEST(status_field(pid, "CapEff") == "0000000000000000");
+  BOOST_TEST(status_value(pid, "Groups") == groups);
+  BOOST_TEST(status_value(pid, "CapEff") == "0000000000000000");
 }
 
 BOOST_AUTO_TEST_CASE(without_run_as_the_child_stays_root) {
   sleeper s(qemu::spawn_options{});
   BOOST_TEST_REQUIRE(s.proc.has_value());
-  BOOST_TEST(status_field(s.proc->pid(), "Uid") == "0\t0\t0\t0");
+  BOOST_TEST(status_value(s.proc->pid(), "Uid") == "0\t0\t0\t0");
 }
 
 BOOST_AUTO_TEST_CASE(passed_fds_stay_open_and_others_close) {
