@@ -2,9 +2,10 @@
 // iothread1, iothread2 pinned by <iothreadpin>, iothread1 on the emulator's
 // CPUs. The threads are found from /proc (QEMU names them "IO iothreadN"),
 // their affinity and cgroup read from the kernel, before and after a daemon
-// restart (re-attach pins again). The same file uses <qemu:commandline>
-// (an argument and an environment variable QEMU must really get) and an
-// element vnumad ignores, which the daemon must log by name.
+// restart (re-attach pins again), and after the emulator is re-pinned. The
+// same file uses <qemu:commandline> (an argument and an environment variable
+// QEMU must really get) and an element vnumad ignores, which the daemon must
+// log by name.
 #define BOOST_TEST_MODULE iothreads_live
 #include "daemon_support.hpp"
 
@@ -123,6 +124,36 @@ BOOST_AUTO_TEST_CASE(iothreads_are_created_attached_and_pinned_and_passthrough_r
              d.daemon_log());
   check_iothreads(qemu, name, d.daemon_log());
 
+  BOOST_TEST_REQUIRE(d.call("destroy", {{"name", name}}).has_value());
+}
+
+// An iothread without <iothreadpin> runs on the emulator's CPUs, also after
+// the emulator is re-pinned: here off the thread a siblings guest takes
+// dedicated, and back when that guest goes. From /proc, not the daemon.
+BOOST_AUTO_TEST_CASE(an_iothread_follows_the_emulator_off_a_thread_another_guest_holds_dedicated) {
+  daemon_fixture d("", fs::path(VNUMAD_TEST_DATA_DIR) / "hosts" / "one-node-two-cores.xml");
+  const std::string name = "iof" + std::to_string(::getpid() % 10000);
+  std::string xml = domain_xml(small_test_guest(name), d.serial(name));
+  xml.insert(xml.find("</vcpu>") + 7, "\n  <iothreads>1</iothreads>");
+  const pid_t qemu = d.run_guest(name, xml);
+  auto emulator_cpus = [&] { return status_value("/proc/" + std::to_string(qemu) + "/status", "Cpus_allowed_list"); };
+  auto iothread_cpus = [&] { return iothreads_of(qemu)["iothread1"].cpus_allowed; };
+  BOOST_TEST(emulator_cpus() == "0-1");
+  BOOST_TEST(iothread_cpus() == "0-1");
+
+  guest_spec owner{.name = "own" + std::to_string(::getpid() % 10000), .vcpus = 1, .cells = 1,
+                   .distribution = "siblings", .memory_mib = "256"};
+  d.define(owner);
+  BOOST_TEST_REQUIRE(d.wait_state(owner.name, "running"), d.daemon_log());
+  BOOST_TEST_REQUIRE(d.wait_log("re-pinned around threads held dedicated", 30s), d.daemon_log());
+  const std::string left = emulator_cpus();
+  BOOST_TEST((left == "0" || left == "1"), "the emulator's CPUs: " << left);
+  BOOST_TEST(iothread_cpus() == left, d.daemon_log());
+  BOOST_TEST(iothreads_of(qemu)["iothread1"].cpuset_cgroup.find("/vnumad/" + name + "/iothread1") != std::string::npos);
+
+  BOOST_TEST_REQUIRE(d.call("destroy", {{"name", owner.name}}, 30s).has_value());
+  BOOST_TEST(wait_until([&] { return emulator_cpus() == "0-1"; }, 10s), d.daemon_log());
+  BOOST_TEST(iothread_cpus() == "0-1", d.daemon_log());
   BOOST_TEST_REQUIRE(d.call("destroy", {{"name", name}}).has_value());
 }
 
