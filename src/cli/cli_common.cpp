@@ -14,8 +14,10 @@ int exit_code_for(const error& e) {
   switch (e.code) {
     case errc::io_error:
     case errc::qmp_error:
+    case errc::no_free_slot:
     case errc::protocol_error:
     case errc::timeout:
+    case errc::unplug_refused:
     case errc::process_failed:
     case errc::permission_denied:
     case errc::cancelled:

@@ -44,8 +44,8 @@ awaitable<result<byte_stream>> control_ops::console(const verb_call& call) {
   const json::value* force_arg = call.request.args.if_contains("force");
   const bool force = force_arg && force_arg->is_bool() && force_arg->as_bool();
   if (!g->is_active())
-    co_return make_error(errc::not_found, "console: guest '" + name + "' is not running (state: " +
-                                                  std::string(to_string(g->state())) + ")");
+    co_return make_error(errc::not_running, "console: guest '" + name + "' is not running (state: " +
+                                                    std::string(to_string(g->state())) + ")");
   if (auto why = no_console_reason(g->running_domain()))
     co_return make_error(errc::unsupported, "console: guest '" + name + "' has no console: " + *why);
   // Checked before connecting and again after: another client may have

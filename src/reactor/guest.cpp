@@ -67,7 +67,7 @@ void guest::log_info(const std::string& message) const { log_guest(log_level::in
 void guest::log_error(const std::string& message) const { log_guest(log_level::error, name(), message); }
 
 error guest::not_running() const {
-  return make_error(errc::not_found,
+  return make_error(errc::not_running,
                     "guest '" + name() + "' is not running (state: " + std::string(to_string(state_)) + ")");
 }
 
@@ -280,9 +280,9 @@ awaitable<result<void>> guest::plug_boot_vcpus() {
     if (plugged_already) continue;
     const qmp::hotpluggable_cpu* slot = qemu::free_slot_for(*slots, *topo, v.id);
     if (!slot)
-      co_return make_error(errc::qmp_error, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
-                                                std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +
-                                                " thread " + std::to_string(v.thread_id) + ")");
+      co_return make_error(errc::no_free_slot, "no free QEMU vCPU slot for vCPU " + std::to_string(v.id) + " (socket " +
+                                                   std::to_string(v.socket_id) + " core " + std::to_string(v.core_id) +
+                                                   " thread " + std::to_string(v.thread_id) + ")");
     auto added = co_await qmp_->execute(qmp::device_add_cpu(slot->type, v.qom_id, slot->props), timeouts_.command);
     if (!added) co_return added.error();
   }

@@ -158,7 +158,7 @@ class guest : public std::enable_shared_from_this<guest> {
   // save_record() after `operation` changed the running guest: its failure
   // says that the change was applied but not recorded.
   result<void> save_record_after(std::string_view operation);
-  // errc::not_found "guest 'web' is not running (state: shut off)".
+  // errc::not_running "guest 'web' is not running (state: shut off)".
   error not_running() const;
   // Running domain edits done live (vCPU count, dimms, pins).
   config::domain& running_domain_mutable() { return running_; }

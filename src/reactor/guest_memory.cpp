@@ -88,9 +88,9 @@ awaitable<result<json::value>> guest::detach_memory(const job_lease&, const std:
   auto deleted = co_await removals_.wait(wanted, timeout);
   if (run.lost()) co_return run.died("detach-memory");
   if (!deleted.contains(dimm_id))
-    co_return make_error(errc::timeout, "guest '" + name() + "' did not release " + dimm_id + " within " +
-                                                   std::to_string(timeout.count()) +
-                                                   " ms (it stays attached until the guest lets it go)");
+    co_return make_error(errc::unplug_refused, "guest '" + name() + "' did not release " + dimm_id + " within " +
+                                                          std::to_string(timeout.count()) +
+                                                          " ms (it stays attached until the guest lets it go)");
   qmp::qmp_command del_backend = qmp::object_del(qemu::dimm_backend_id(dimm_id));
   if (auto gone = co_await qmp_->execute(std::move(del_backend), timeouts_.command); !gone && !run.lost())
     log_error("detach-memory: " + gone.error().message);

@@ -45,8 +45,8 @@ awaitable<result<json::value>> guest::set_vcpus(const job_lease&, unsigned targe
     for (unsigned v : plan->add) {
       const qmp::hotpluggable_cpu* slot = qemu::free_slot_for(*slots, *topo, v);
       if (!slot) {
-        failure = make_error(errc::qmp_error, "guest '" + name() + "': QEMU has no free slot for vCPU " +
-                                                     std::to_string(v));
+        failure = make_error(errc::no_free_slot, "guest '" + name() + "': QEMU has no free slot for vCPU " +
+                                                        std::to_string(v));
         break;
       }
       auto plugged = co_await qmp_->execute(qmp::device_add_cpu(slot->type, vcpu_device_id(v), slot->props),
@@ -114,8 +114,8 @@ awaitable<result<json::value>> guest::set_vcpus(const job_lease&, unsigned targe
   if (!refused.empty()) {
     std::string list;
     for (const auto& r : refused) list += (list.empty() ? "" : ", ") + json::serialize(r.at("vcpu"));
-    co_return make_error(errc::timeout, "guest '" + name() + "' refused to unplug vCPU(s) " + list +
-                                                   "; online now: " + config::format_id_set(online));
+    co_return make_error(errc::unplug_refused, "guest '" + name() + "' refused to unplug vCPU(s) " + list +
+                                                          "; online now: " + config::format_id_set(online));
   }
   co_return json::value(json::object{{"online", config::format_id_set(online)},
                                      {"count", online.size()},

@@ -73,7 +73,7 @@ result<attach_plan> plan_attach_memory(const std::string& guest, const config::d
                                                      config::format_size(bytes) + " exceeds <maxMemory> " +
                                                      config::format_size(*d.max_memory_bytes));
   if (d.devices.memory_devices.size() >= *d.max_memory_slots)
-    return make_error(errc::insufficient_memory,
+    return make_error(errc::no_free_slot,
                       "attach-memory: all " + std::to_string(*d.max_memory_slots) + " <maxMemory> slots are in use");
   std::set<std::string> ids;
   for (const auto& m : d.devices.memory_devices)

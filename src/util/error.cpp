@@ -22,11 +22,14 @@ std::string_view to_string(errc code) {
     case errc::insufficient_memory: return "insufficient_memory";
     case errc::insufficient_hugepages: return "insufficient_hugepages";
     case errc::not_found: return "not_found";
+    case errc::not_running: return "not_running";
     case errc::already_exists: return "already_exists";
     case errc::busy: return "busy";
     case errc::qmp_error: return "qmp_error";
+    case errc::no_free_slot: return "no_free_slot";
     case errc::protocol_error: return "protocol_error";
     case errc::timeout: return "timeout";
+    case errc::unplug_refused: return "unplug_refused";
     case errc::process_failed: return "process_failed";
     case errc::permission_denied: return "permission_denied";
     case errc::cancelled: return "cancelled";

@@ -31,11 +31,14 @@ enum class errc {
   insufficient_memory,           // a node lacks free memory
   insufficient_hugepages,        // a node lacks free huge pages of a size
   not_found,                     // a guest, device or vCPU that does not exist
+  not_running,                   // the guest exists but is not running (defined, shut off)
   already_exists,                // a guest with that name is already defined
   busy,                          // an operation is already in progress
   qmp_error,                     // QEMU answered a command with an error
+  no_free_slot,                  // no free hotplug slot: QEMU's for a vCPU, <maxMemory slots> for a dimm
   protocol_error,                // a peer (QEMU, client) broke the protocol
   timeout,                       // a deadline passed
+  unplug_refused,                // the guest did not release a device within the removal timeout
   process_failed,                // a child process failed to start or died
   permission_denied,             // peer credentials or file modes refused
   cancelled,                     // the operation was abandoned (guest died, shutdown)

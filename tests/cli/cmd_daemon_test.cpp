@@ -8,6 +8,7 @@
 // made (checked on a real listening socket).
 #include "cli_support.hpp"
 
+#include "cli/cli_common.hpp"
 #include "cli/daemon_socket.hpp"
 
 #include <boost/json.hpp>
@@ -132,4 +133,17 @@ BOOST_AUTO_TEST_CASE(json_errors_carry_the_protocol_error_code) {
   auto bad = run({"setvcpus", "web", "two", "--json", "-c", "/nonexistent/vnumad.sock"});
   BOOST_TEST(bad.code == 2);
   BOOST_TEST(boost::json::parse(bad.out).at("error").at("code").as_string() == "invalid_value");
+}
+
+BOOST_AUTO_TEST_CASE(exit_statuses_of_the_codes_that_say_what_happened) {
+  // A guest that is not running is a request that cannot apply (2, as no
+  // such guest); a full set of slots and a refused unplug are runtime
+  // failures (1, as the qmp_error and timeout they were before issue 13).
+  using vnumad::errc;
+  for (const auto& [code, status] : std::vector<std::pair<errc, int>>{{errc::not_found, 2},
+                                                                       {errc::not_running, 2},
+                                                                       {errc::no_free_slot, 1},
+                                                                       {errc::unplug_refused, 1},
+                                                                       {errc::timeout, 1}})
+    BOOST_TEST(vnumad::cli::exit_code_for(vnumad::make_error(code, "m")) == status, code);
 }

@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(console_types_into_the_guest_and_reads_its_answer) {
     BOOST_TEST(*code == 0);
     BOOST_TEST(again.err.find("closed by vnumad") != std::string::npos, again.err);
   }
-  // A guest that is not running has no console (not_found, as other verbs
+  // A guest that is not running has no console (not_running, as other verbs
   // on a stopped guest: exit status 2).
   expect_refused(d.socket(), "con", 2, "is not running");
   std::error_code ec;

@@ -6,6 +6,7 @@
 // never silently resolved (issue 12: {"op":"list","op":"destroy"} destroyed,
 // vcpu 4294967297 pinned vCPU 1).
 #include "reactor/verbs.hpp"
+#include "reactor/control_client.hpp"
 #include "reactor/control_protocol.hpp"
 #include "reactor/json_keys.hpp"
 
@@ -110,4 +111,18 @@ BOOST_AUTO_TEST_CASE(unknown_arguments_are_refused_with_the_valid_ones) {
   r = parse(R"({"op":"frobnicate","args":{"x":1}})");
   BOOST_TEST(check_verb_args(*r).has_value());
   BOOST_TEST(!verb_args("frobnicate").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(every_error_code_reaches_the_client_as_itself) {
+  // The daemon sends the code by name; the client maps it back (an unknown
+  // name would come out as protocol_error).
+  for (int i = 0; to_string(static_cast<errc>(i)) != "unknown"; ++i) {
+    const auto code = static_cast<errc>(i);
+    const auto reply = boost::json::parse(encode_error(boost::json::value(1), make_error(code, "m")));
+    const std::string name(reply.at("error").at("code").as_string());
+    BOOST_TEST(name == to_string(code));
+    BOOST_TEST((errc_from_name(name) == code), name);
+  }
+  BOOST_TEST((errc_from_name("unplug_refused") == errc::unplug_refused));
+  BOOST_TEST((errc_from_name("no_such_code") == errc::protocol_error));
 }

@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(attach_memory_picks_a_free_id_on_the_cells_node_or_says_why
   };
   d.devices.memory_devices.push_back(dimm("dimm1", 0, 0, 256 * MiB));
   for (const auto& r : std::vector<row>{{9, MiB, errc::not_found, "no cell 9"},
-                                        {0, MiB, errc::insufficient_memory, "slots are in use"}}) {
+                                        {0, MiB, errc::no_free_slot, "slots are in use"}}) {
     auto refused = plan_attach_memory("web", d, &p, r.cell, r.bytes);
     BOOST_TEST_REQUIRE(!refused.has_value());
     BOOST_TEST(refused.error().code == r.code);
