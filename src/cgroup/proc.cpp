@@ -1,11 +1,11 @@
 #include "cgroup/proc.hpp"
 
+#include "util/read_whole_file.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace vnumad::cgroup {
 namespace {
@@ -25,20 +25,15 @@ bool parse_pid(std::string_view s, pid_t& out) {
 }  // namespace
 
 result<std::string> read_text_file(const std::filesystem::path& path) {
-  // ifstream loses errno on open failure only on exotic libcs; glibc keeps it.
-  std::ifstream in(path);
-  if (!in) {
+  // read(2), so that a /proc file whose process exits meanwhile is an error
+  // (ESRCH), not a short read or an exception (util/read_whole_file.hpp).
+  auto text = read_whole_file(path);
+  if (!text) {
     int err = errno;
     return make_error(err == ENOENT ? errc::not_found : errc::io_error,
                       "cannot read " + path.string() + ": " + std::strerror(err));
   }
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) {
-    int err = errno;
-    return make_error(errc::io_error, "cannot read " + path.string() + ": " + std::strerror(err));
-  }
-  return out.str();
+  return std::move(*text);
 }
 
 result<std::vector<pid_t>> parse_id_lines(std::string_view text, std::string_view origin) {
